@@ -1,0 +1,41 @@
+package dev.freshcreds.internal;
+
+/**
+ * The JNI entry points of {@code libfreshcreds_jni}. Internal: use {@code dev.freshcreds.FreshcredsAgent}.
+ *
+ * <p>This class has no static initializer and must only be used after
+ * {@code dev.freshcreds.NativeLibraryLoader} has loaded the library. Handles are ids into a native
+ * registry, never pointers: a closed, unknown or concurrently closed handle makes every method throw
+ * {@code dev.freshcreds.AgentClosedException}, never crash.
+ *
+ * <p>The signatures below are the JNI contract of DEVELOPERS.md; native symbols are
+ * {@code Java_dev_freshcreds_internal_NativeAgent_<method>}.
+ */
+public final class NativeAgent {
+    private NativeAgent() {
+    }
+
+    /** The crate version, e.g. "0.1.0". */
+    public static native String nativeVersion();
+
+    /** Creates an agent from {@code key, value, key, value, ...}; unknown keys are refused. */
+    public static native long create(String[] options);
+
+    /** The current credentials; may block on the first load or inside the mandatory refresh window. */
+    public static native CredentialsSnapshot getCredentials(long handle);
+
+    /** Waits until a snapshot newer than {@code knownGeneration} exists; null on timeout. */
+    public static native CredentialsSnapshot awaitSnapshot(long handle, long knownGeneration, long timeoutMillis);
+
+    /** Forces a refresh and returns the result. */
+    public static native CredentialsSnapshot refresh(long handle);
+
+    /** Marks the credentials with this access key id as rejected. */
+    public static native void invalidate(long handle, String accessKeyId);
+
+    /** Agent statistics as JSON; contains no secrets. */
+    public static native String statsJson(long handle);
+
+    /** Closes the handle; wakes {@link #awaitSnapshot} with AgentClosedException. */
+    public static native void close(long handle);
+}

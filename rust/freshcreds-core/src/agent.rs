@@ -1,0 +1,283 @@
+//! An agent: one credentials source, its cache, and a background refresher.
+//!
+//! The refresher sleeps until the advisory window opens and refreshes then, so callers find
+//! fresh credentials waiting and never wait for a refresh themselves, except on the first load
+//! and inside the mandatory window (when a refresh has kept failing). After a failure it wakes
+//! when the refresh backoff ends. Concurrent callers that do need a refresh share one fetch.
+//!
+//! Callers that want to hold credentials without asking each time use [`Snapshot`]s: each says
+//! for how much *real* time it may be handed out (until the mandatory window opens), and
+//! [`Agent::await_snapshot`] blocks until a newer generation exists. That is how the Java side
+//! keeps its hot path free of native calls.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::cache::{CacheConfig, CredentialsCache, ProvideCredentials};
+use crate::clock::{Clock, CompressedClock, SystemClock};
+use crate::config::AgentOptions;
+use crate::credentials::Credentials;
+use crate::env::Env;
+use crate::error::CredentialsError;
+use crate::imds::{ImdsClient, ImdsCredentialsProvider};
+use crate::runtime::runtime;
+
+/// Credentials plus how long they may be used without asking the agent again.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub credentials: Credentials,
+    pub generation: u64,
+    /// Real time from now until the mandatory window opens (zero if it is open).
+    pub valid_for: Duration,
+}
+
+#[derive(Default)]
+struct SignalState {
+    generation: u64,
+    closed: bool,
+}
+
+/// Wakes Java threads blocked in `await_snapshot` (a condvar, because they are not tokio tasks)
+/// and the refresher task (a `Notify`).
+#[derive(Default)]
+struct Signal {
+    state: Mutex<SignalState>,
+    changed: Condvar,
+    wake_refresher: tokio::sync::Notify,
+}
+
+impl Signal {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SignalState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn publish(&self, generation: u64) {
+        self.lock().generation = generation;
+        self.changed.notify_all();
+        self.wake_refresher.notify_one();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+        self.wake_refresher.notify_one();
+    }
+}
+
+pub struct Agent {
+    cache: Arc<CredentialsCache>,
+    clock: Arc<dyn Clock>,
+    signal: Arc<Signal>,
+    imds: Option<Arc<ImdsClient>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("source", &self.cache.source_name()).finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// Builds an instance-role agent from options, with the process environment as fallback.
+    pub fn from_options(options: &AgentOptions) -> Result<Agent, CredentialsError> {
+        Self::from_options_with_env(options, Env::process())
+    }
+
+    pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
+        let clock: Arc<dyn Clock> = match options.compressed_clock {
+            Some((origin, scale)) => Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
+                CredentialsError::invalid_config("clock.scale must be a number >= 1", "Use the simulator's time scale.")
+            })?),
+            None => Arc::new(SystemClock),
+        };
+        let mut imds = ImdsClient::builder().env(env);
+        if let Some(e) = &options.endpoint {
+            imds = imds.endpoint(e.clone());
+        }
+        if let Some(t) = options.attempt_timeout {
+            imds = imds.attempt_timeout(t);
+        }
+        if let Some(a) = options.max_attempts {
+            imds = imds.max_attempts(a);
+        }
+        if let Some(t) = options.token_ttl {
+            imds = imds.token_ttl(t);
+        }
+        if let Some(d) = options.imds_disabled {
+            imds = imds.disabled(d);
+        }
+        let client = Arc::new(imds.build(clock.clone())?);
+        let mut provider = ImdsCredentialsProvider::builder();
+        if let Some(role) = &options.role_name {
+            provider = provider.role_name(role.clone());
+        }
+        let provider = provider.build(client.clone())?;
+        let config = CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() };
+        Self::start(Arc::new(provider), clock, config, Some(client))
+    }
+
+    /// Starts an agent over any source.
+    pub fn start(
+        source: Arc<dyn ProvideCredentials>,
+        clock: Arc<dyn Clock>,
+        config: CacheConfig,
+        imds: Option<Arc<ImdsClient>>,
+    ) -> Result<Agent, CredentialsError> {
+        let rt = runtime()?;
+        let signal = Arc::new(Signal::default());
+        let listener = signal.clone();
+        let cache = Arc::new(
+            CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))),
+        );
+        let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
+        Ok(Agent { cache, clock, signal, imds, refresher })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.signal.lock().closed
+    }
+
+    fn ensure_open(&self) -> Result<(), CredentialsError> {
+        if self.is_closed() {
+            Err(CredentialsError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Credentials, refreshing first when the policy says so. Blocks the calling thread; must not
+    /// be called from inside the runtime.
+    pub fn get_blocking(&self) -> Result<Snapshot, CredentialsError> {
+        self.ensure_open()?;
+        let outcome = runtime()?.block_on(self.cache.get());
+        let credentials = outcome.result?;
+        self.ensure_open()?;
+        Ok(self.snapshot_of(credentials))
+    }
+
+    /// Forces a refresh of the current credentials (as if AWS had rejected them), within the
+    /// refresh backoff rules, and returns what the cache holds afterwards.
+    pub fn refresh_blocking(&self) -> Result<Snapshot, CredentialsError> {
+        self.ensure_open()?;
+        if let Some(current) = self.cache.peek() {
+            self.cache.invalidate(current.access_key_id());
+        }
+        self.get_blocking()
+    }
+
+    /// Marks credentials rejected by AWS; the refresher fetches new ones at once (backoff allowing).
+    pub fn invalidate(&self, access_key_id: &str) -> Result<bool, CredentialsError> {
+        self.ensure_open()?;
+        let matched = self.cache.invalidate(access_key_id);
+        if matched {
+            self.signal.wake_refresher.notify_one();
+        }
+        Ok(matched)
+    }
+
+    /// Blocks up to `timeout` for credentials of a generation other than `known_generation`.
+    /// `Ok(None)` on timeout; `Err(Closed)` once the agent is closed.
+    pub fn await_snapshot(&self, known_generation: u64, timeout: Duration) -> Result<Option<Snapshot>, CredentialsError> {
+        let guard = self.signal.lock();
+        let (guard, _) = self
+            .signal
+            .changed
+            .wait_timeout_while(guard, timeout, |s| !s.closed && s.generation == known_generation)
+            .unwrap_or_else(|p| p.into_inner());
+        if guard.closed {
+            return Err(CredentialsError::Closed);
+        }
+        if guard.generation == known_generation {
+            return Ok(None);
+        }
+        drop(guard);
+        Ok(self.cache.peek().map(|c| self.snapshot_of(c)))
+    }
+
+    fn snapshot_of(&self, credentials: Credentials) -> Snapshot {
+        let now = self.clock.now();
+        let generation = self.cache.stats().generation;
+        let until = match self.cache.usable_until() {
+            Some((cached, until)) if cached.same_issue(&credentials) => until,
+            // Invalidated, or replaced meanwhile: let the caller come back at once.
+            _ => Some(now),
+        };
+        let valid_for = match until {
+            None => Duration::MAX,
+            Some(t) => self.clock.real_duration(t.duration_since(now).unwrap_or_default()),
+        };
+        Snapshot { credentials, generation, valid_for }
+    }
+
+    /// Stops the refresher and wakes every waiter. Idempotent.
+    pub fn close(&self) {
+        self.signal.close();
+        self.refresher.abort();
+    }
+
+    /// Counters and state as JSON; never a secret.
+    pub fn stats_json(&self) -> String {
+        let stats = self.cache.stats();
+        let current = self.cache.peek();
+        let imds = self.imds.as_ref().map(|c| c.stats()).unwrap_or_default();
+        serde_json::json!({
+            "source": self.cache.source_name(),
+            "generation": stats.generation,
+            "refreshes": stats.refreshes,
+            "failures": stats.failures,
+            "sourceCalls": stats.source_calls,
+            "rateLimited": stats.rate_limited,
+            "imdsTokenRequests": imds.token_requests,
+            "imdsMetadataRequests": imds.metadata_requests,
+            "imdsRetries": imds.retries,
+            "accessKeyId": current.as_ref().map(|c| c.key_id_for_logs()),
+            "expiration": current.as_ref().and_then(|c| c.expiration()).map(crate::cache::format_time),
+            "advisoryWindowSeconds": self.cache.advisory_window().map(|w| w.as_secs()),
+            "lastError": stats.last_error,
+            "closed": self.is_closed(),
+        })
+        .to_string()
+    }
+
+    pub fn cache(&self) -> &Arc<CredentialsCache> {
+        &self.cache
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+async fn run_refresher(cache: Arc<CredentialsCache>, clock: Arc<dyn Clock>, signal: Arc<Signal>) {
+    // Never spin: after a look that could not refresh, wait at least this long (clock time).
+    const MIN_PAUSE: Duration = Duration::from_secs(1);
+    loop {
+        if signal.lock().closed {
+            return;
+        }
+        let Some(at) = cache.next_refresh_at() else {
+            // Nothing loaded yet: the first load is a caller's; wait for it.
+            signal.wake_refresher.notified().await;
+            continue;
+        };
+        let now = clock.now();
+        if at > now {
+            let wait = clock.real_duration(at.duration_since(now).unwrap_or_default());
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = signal.wake_refresher.notified() => continue,
+            }
+        }
+        let outcome = cache.get().await;
+        if !outcome.refreshed {
+            let pause = clock.real_duration(MIN_PAUSE);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = signal.wake_refresher.notified() => {}
+            }
+        }
+    }
+}

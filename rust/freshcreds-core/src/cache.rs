@@ -1,0 +1,440 @@
+//! The credentials cache, following the cross-SDK refresh specification
+//! (`shared/conformance/credential-refresh-tests.json`, run in full by `tests/conformance.rs`).
+//!
+//! Behaviour, in the order a call meets it:
+//! 1. **Error cache.** A non-recoverable failure is remembered for 1–5 s and raised again without
+//!    contacting the source, so an application that swallows the error and retries in a loop
+//!    cannot hammer the source.
+//! 2. **Fresh credentials** (outside the advisory window and not invalidated) are returned as is.
+//! 3. **Refresh backoff.** After a recoverable failure the source is left alone for 300–600 s;
+//!    callers get the cached credentials, even expired ones (*static stability*: during an outage
+//!    the credentials in hand are the best there is, and AWS may still accept them).
+//! 4. **Refresh.** Otherwise the source is contacted. Concurrent callers share one in-flight
+//!    fetch: whoever waited for it gets its result and does not fetch again (single flight).
+//!    Credentials that come back already expired count as a recoverable failure.
+//!
+//! The advisory window is chosen by the credentials' lifetime at fetch time (≤ 20 min: 5 min,
+//! < 90 min: 15 min, otherwise 60 min) unless configured; a configured window is never below the
+//! 5-minute floor. The mandatory window is the last 60 s before expiry: the only time (besides the
+//! first load) a caller may have to wait for a refresh, because the agent's background refresher
+//! renews credentials as soon as the advisory window opens.
+//!
+//! A source may answer a refresh with the credentials it already gave (IMDS rotates only a few
+//! minutes before expiry). That is not a failure, but asking again at once would be a storm, so
+//! the cache waits a short while (a tenth of the remaining life, 1–60 s) before asking again.
+//!
+//! Invalidation (after AWS rejected a key as expired or invalid) is keyed by access key id: it
+//! only affects the credentials that were rejected, never newer ones a concurrent refresh brought.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use crate::backoff;
+use crate::clock::Clock;
+use crate::credentials::Credentials;
+use crate::error::CredentialsError;
+
+/// A future returned by a credential source.
+pub type CredentialsFuture<'a> = Pin<Box<dyn Future<Output = Result<Credentials, CredentialsError>> + Send + 'a>>;
+
+/// A source of credentials (IMDS, and in time the rest of the SDK's chain).
+pub trait ProvideCredentials: Send + Sync + 'static {
+    fn provide_credentials(&self) -> CredentialsFuture<'_>;
+    /// A short name for logs and stats, e.g. `imds`.
+    fn name(&self) -> &'static str;
+}
+
+/// The refresh policy. Defaults are the specification's.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Overrides the lifetime-based advisory window (raised to [`Self::advisory_floor`]).
+    pub advisory_window: Option<Duration>,
+    /// The smallest advisory window: the "refresh 5 minutes before expiry" rule.
+    pub advisory_floor: Duration,
+    pub mandatory_window: Duration,
+    /// Backoff after a recoverable failure: uniformly random within these bounds.
+    pub refresh_backoff: (Duration, Duration),
+    /// How long a non-recoverable error is remembered: uniformly random within these bounds.
+    pub error_cache: (Duration, Duration),
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            advisory_window: None,
+            advisory_floor: Duration::from_secs(300),
+            mandatory_window: Duration::from_secs(60),
+            refresh_backoff: (Duration::from_secs(300), Duration::from_secs(600)),
+            error_cache: (Duration::from_secs(1), Duration::from_secs(5)),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// The advisory window for credentials that live `lifetime` from now.
+    pub fn advisory_window_for(&self, lifetime: Duration) -> Duration {
+        if let Some(configured) = self.advisory_window {
+            return configured.max(self.advisory_floor);
+        }
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        if lifetime <= minutes(20) {
+            minutes(5)
+        } else if lifetime < minutes(90) {
+            minutes(15)
+        } else {
+            minutes(60)
+        }
+    }
+}
+
+/// What one `get` did, for callers and for the conformance tests.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub result: Result<Credentials, CredentialsError>,
+    /// The source was contacted by this call.
+    pub source_contacted: bool,
+    /// A refresh was due but the refresh backoff held it back.
+    pub rate_limited: bool,
+    /// This call brought credentials the cache did not have before.
+    pub refreshed: bool,
+}
+
+/// Counters for stats and tests. No secrets.
+#[derive(Debug, Clone, Default)]
+pub struct CacheStats {
+    pub source_calls: u64,
+    pub refreshes: u64,
+    pub failures: u64,
+    pub rate_limited: u64,
+    pub generation: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    invalidated: bool,
+    backoff_until: Option<SystemTime>,
+    error_cache: Option<(CredentialsError, SystemTime)>,
+    /// After the source answered with the credentials we already had: not before this.
+    recheck_after: Option<SystemTime>,
+    /// Counts completed fetches; lets callers that waited on the refresh lock share its result.
+    attempts: u64,
+    last_attempt: Option<Result<Credentials, CredentialsError>>,
+    stats: CacheStats,
+}
+
+#[derive(Clone)]
+struct Cached {
+    credentials: Credentials,
+    advisory_window: Duration,
+    /// When the advisory window opens (or half-life for credentials shorter than the window).
+    refresh_due: Option<SystemTime>,
+}
+
+enum Decision {
+    Serve(Credentials),
+    RateLimited(Credentials),
+    Fail(CredentialsError),
+    Refresh,
+}
+
+/// Called with each new generation of credentials.
+pub type OnUpdate = Box<dyn Fn(u64) + Send + Sync>;
+
+pub struct CredentialsCache {
+    source: Arc<dyn ProvideCredentials>,
+    clock: Arc<dyn Clock>,
+    config: CacheConfig,
+    state: Mutex<State>,
+    /// Held while the source is contacted: the single-flight gate.
+    refresh_lock: tokio::sync::Mutex<()>,
+    on_update: Option<OnUpdate>,
+}
+
+impl CredentialsCache {
+    pub fn new(source: Arc<dyn ProvideCredentials>, clock: Arc<dyn Clock>, config: CacheConfig) -> Self {
+        Self { source, clock, config, state: Mutex::new(State::default()), refresh_lock: tokio::sync::Mutex::new(()), on_update: None }
+    }
+
+    /// Calls `f` with the new generation number whenever the cache takes in new credentials.
+    pub fn with_update_listener(mut self, f: OnUpdate) -> Self {
+        self.on_update = Some(f);
+        self
+    }
+
+    /// Seeds the cache as if `credentials` had been fetched at `fetched_at` (for tests that
+    /// start from a given state).
+    pub fn seed(&self, credentials: Credentials, fetched_at: SystemTime) {
+        let entry = self.cached_entry(credentials, fetched_at);
+        let mut state = self.lock();
+        state.cached = Some(entry);
+        state.stats.generation += 1;
+    }
+
+    /// Sets the refresh backoff to a fixed value (the conformance cases pin it).
+    pub fn with_fixed_backoff(mut self, backoff: Duration) -> Self {
+        self.config.refresh_backoff = (backoff, backoff);
+        self
+    }
+
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn source_name(&self) -> &'static str {
+        self.source.name()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state half-written in a way that
+        // matters more than losing the credentials, so recover rather than poison every caller.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Credentials per the policy above. Waits only when a refresh is due and nothing usable is
+    /// cached, or the cached credentials are in the advisory/mandatory window (callers that must
+    /// never wait use [`Self::peek`] and leave advisory refreshes to the agent's refresher).
+    pub async fn get(&self) -> Outcome {
+        let seen_attempts = {
+            let mut state = self.lock();
+            match self.decide(&mut state, self.clock.now()) {
+                Decision::Refresh => state.attempts,
+                other => return Self::without_contact(&mut state, other),
+            }
+        };
+
+        let _gate = self.refresh_lock.lock().await;
+        {
+            let mut state = self.lock();
+            match self.decide(&mut state, self.clock.now()) {
+                // A fetch completed while we waited and left nothing to serve (a failed first
+                // load): share its result rather than fetching again (single flight).
+                Decision::Refresh if state.attempts != seen_attempts => {
+                    if let Some(result) = state.last_attempt.clone() {
+                        return Outcome { result, source_contacted: false, rate_limited: false, refreshed: false };
+                    }
+                }
+                Decision::Refresh => {}
+                other => return Self::without_contact(&mut state, other),
+            }
+            state.stats.source_calls += 1;
+        }
+
+        let fetched = self.source.provide_credentials().await;
+        self.complete(fetched)
+    }
+
+    /// The cached credentials without any refresh or waiting, if there are any and they have not
+    /// been invalidated.
+    pub fn peek(&self) -> Option<Credentials> {
+        let state = self.lock();
+        if state.invalidated {
+            return None;
+        }
+        state.cached.as_ref().map(|c| c.credentials.clone())
+    }
+
+    fn without_contact(state: &mut State, decision: Decision) -> Outcome {
+        match decision {
+            Decision::Serve(c) => Outcome { result: Ok(c), source_contacted: false, rate_limited: false, refreshed: false },
+            Decision::RateLimited(c) => {
+                state.stats.rate_limited += 1;
+                Outcome { result: Ok(c), source_contacted: false, rate_limited: true, refreshed: false }
+            }
+            Decision::Fail(e) => Outcome { result: Err(e), source_contacted: false, rate_limited: false, refreshed: false },
+            Decision::Refresh => Outcome {
+                result: Err(CredentialsError::internal("refresh decision without a refresh")),
+                source_contacted: false,
+                rate_limited: false,
+                refreshed: false,
+            },
+        }
+    }
+
+    fn decide(&self, state: &mut State, now: SystemTime) -> Decision {
+        if let Some((error, until)) = &state.error_cache {
+            if now < *until {
+                return Decision::Fail(error.clone());
+            }
+            state.error_cache = None;
+        }
+        let Some(cached) = &state.cached else {
+            return Decision::Refresh;
+        };
+        let due = state.invalidated || cached.refresh_due.is_some_and(|due| now >= due);
+        if !due {
+            return Decision::Serve(cached.credentials.clone());
+        }
+        if state.backoff_until.is_some_and(|until| now < until) {
+            return Decision::RateLimited(cached.credentials.clone());
+        }
+        if !state.invalidated && state.recheck_after.is_some_and(|after| now < after) {
+            return Decision::Serve(cached.credentials.clone());
+        }
+        Decision::Refresh
+    }
+
+    fn cached_entry(&self, credentials: Credentials, now: SystemTime) -> Cached {
+        let (advisory_window, refresh_due) = match credentials.expiration() {
+            None => (self.config.advisory_window_for(Duration::MAX), None),
+            Some(expiry) => {
+                let lifetime = expiry.duration_since(now).unwrap_or_default();
+                let window = self.config.advisory_window_for(lifetime);
+                // Credentials that live less than their window would be "due" the moment they
+                // arrive; refresh those at half-life instead of in a loop.
+                let due = if lifetime > window { expiry - window } else { now + lifetime / 2 };
+                (window, Some(due))
+            }
+        };
+        Cached { credentials, advisory_window, refresh_due }
+    }
+
+    fn complete(&self, fetched: Result<Credentials, CredentialsError>) -> Outcome {
+        let now = self.clock.now();
+        let fetched = match fetched {
+            Ok(c) if c.expiration().is_some_and(|e| e <= now) => Err(CredentialsError::StaleCredentials {
+                expired_at: c.expiration().map(format_time).unwrap_or_default(),
+            }),
+            other => other,
+        };
+        let mut state = self.lock();
+        state.attempts += 1;
+        let mut new_generation = None;
+        let outcome = match fetched {
+            Ok(fresh) => {
+                let unchanged = state.cached.as_ref().is_some_and(|c| c.credentials.same_issue(&fresh));
+                state.backoff_until = None;
+                state.error_cache = None;
+                state.stats.last_error = None;
+                if unchanged && !state.invalidated {
+                    let remaining = fresh.expiration().and_then(|e| e.duration_since(now).ok()).unwrap_or_default();
+                    let wait = (remaining / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                    state.recheck_after = Some(now + wait);
+                    tracing::debug!(source = self.source.name(), recheck_in = ?wait, "source has no newer credentials yet");
+                    Outcome { result: Ok(fresh), source_contacted: true, rate_limited: false, refreshed: false }
+                } else {
+                    let entry = self.cached_entry(fresh.clone(), now);
+                    tracing::info!(
+                        source = self.source.name(),
+                        access_key_id = %fresh.key_id_for_logs(),
+                        expires_in = ?fresh.expiration().and_then(|e| e.duration_since(now).ok()),
+                        advisory_window = ?entry.advisory_window,
+                        "loaded new credentials"
+                    );
+                    state.cached = Some(entry);
+                    state.invalidated = false;
+                    state.recheck_after = None;
+                    state.stats.refreshes += 1;
+                    state.stats.generation += 1;
+                    new_generation = Some(state.stats.generation);
+                    Outcome { result: Ok(fresh), source_contacted: true, rate_limited: false, refreshed: true }
+                }
+            }
+            Err(error) => {
+                state.stats.failures += 1;
+                state.stats.last_error = Some(error.to_string());
+                if error.is_recoverable() {
+                    match state.cached.as_ref().map(|c| c.credentials.clone()) {
+                        Some(cached) => {
+                            let backoff = backoff::uniform(self.config.refresh_backoff.0, self.config.refresh_backoff.1);
+                            state.backoff_until = Some(now + backoff);
+                            let expired = cached.expiration().is_some_and(|e| e <= now);
+                            tracing::warn!(
+                                source = self.source.name(),
+                                error = %error,
+                                next_attempt_in = ?backoff,
+                                serving_expired_credentials = expired,
+                                "credentials refresh failed; serving the cached credentials meanwhile"
+                            );
+                            Outcome { result: Ok(cached), source_contacted: true, rate_limited: false, refreshed: false }
+                        }
+                        None => {
+                            tracing::warn!(source = self.source.name(), error = %error, "could not load credentials");
+                            Outcome { result: Err(error), source_contacted: true, rate_limited: false, refreshed: false }
+                        }
+                    }
+                } else {
+                    let hold = backoff::uniform(self.config.error_cache.0, self.config.error_cache.1);
+                    state.error_cache = Some((error.clone(), now + hold));
+                    tracing::error!(source = self.source.name(), error = %error, "credentials source failed");
+                    Outcome { result: Err(error), source_contacted: true, rate_limited: false, refreshed: false }
+                }
+            }
+        };
+        state.last_attempt = Some(outcome.result.clone());
+        drop(state);
+        if let (Some(generation), Some(listener)) = (new_generation, &self.on_update) {
+            listener(generation);
+        }
+        outcome
+    }
+
+    /// Marks the cached credentials as rejected by AWS if their access key id matches; the next
+    /// `get` then refreshes (unless the refresh backoff holds it back).
+    pub fn invalidate(&self, rejected_access_key_id: &str) -> bool {
+        let mut state = self.lock();
+        let matches = state.cached.as_ref().is_some_and(|c| c.credentials.access_key_id() == rejected_access_key_id);
+        if matches {
+            state.invalidated = true;
+            tracing::info!(access_key_id = %crate::credentials::abbreviate_key_id(rejected_access_key_id), "credentials invalidated");
+        }
+        matches
+    }
+
+    /// The advisory window in force for the cached credentials.
+    pub fn advisory_window(&self) -> Option<Duration> {
+        self.lock().cached.as_ref().map(|c| c.advisory_window)
+    }
+
+    /// When the refresher should next look: the advisory window's start, the end of a refresh
+    /// backoff or a recheck delay, or now when credentials were invalidated. `None` when nothing
+    /// is cached (the first load is a caller's).
+    pub fn next_refresh_at(&self) -> Option<SystemTime> {
+        let state = self.lock();
+        let cached = state.cached.as_ref()?;
+        if state.invalidated {
+            return Some(state.backoff_until.unwrap_or(SystemTime::UNIX_EPOCH));
+        }
+        let due = cached.refresh_due?;
+        let mut at = due;
+        for later in [state.backoff_until, state.recheck_after].into_iter().flatten() {
+            at = at.max(later);
+        }
+        Some(at)
+    }
+
+    /// Until when a caller may use the cached credentials without asking the cache again: the
+    /// start of the mandatory window, or the end of a backoff that would keep the cache from
+    /// refreshing anyway. `None` if nothing usable is cached.
+    pub fn usable_until(&self) -> Option<(Credentials, Option<SystemTime>)> {
+        let state = self.lock();
+        if state.invalidated {
+            return None;
+        }
+        let cached = state.cached.as_ref()?;
+        let until = cached.credentials.expiration().map(|expiry| {
+            let mandatory = expiry.checked_sub(self.config.mandatory_window).unwrap_or(expiry);
+            match state.backoff_until {
+                Some(backoff) if backoff > mandatory => backoff,
+                _ => mandatory,
+            }
+        });
+        Some((cached.credentials.clone(), until))
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        self.lock().stats.clone()
+    }
+}
+
+pub(crate) fn format_time(t: SystemTime) -> String {
+    let odt = time::OffsetDateTime::from(t);
+    odt.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| format!("{t:?}"))
+}

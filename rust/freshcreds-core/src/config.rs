@@ -1,0 +1,120 @@
+//! Agent options by name, as the JNI and C bridges receive them (`key`, `value` pairs).
+//!
+//! | key | meaning |
+//! | --- | --- |
+//! | `endpoint` | IMDS base URL (else `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the EC2 address) |
+//! | `roleName` | the instance role; discovered when unset |
+//! | `advisoryWindowMillis` | overrides the lifetime-based advisory window (5-minute floor) |
+//! | `attemptTimeoutMillis` | per-attempt IMDS timeout (else `AWS_METADATA_SERVICE_TIMEOUT`) |
+//! | `maxAttempts` | IMDS attempts per call (else `AWS_METADATA_SERVICE_NUM_ATTEMPTS`) |
+//! | `tokenTtlSeconds` | IMDSv2 session token TTL (default 21600) |
+//! | `imdsDisabled` | `true` disables IMDS (else `AWS_EC2_METADATA_DISABLED`) |
+//! | `clock.originEpochMillis`, `clock.scale` | compressed time, for tests and the demo only |
+//!
+//! Unknown keys are refused so that a typo cannot silently fall back to a default.
+
+use std::time::{Duration, SystemTime};
+
+use crate::error::CredentialsError;
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentOptions {
+    pub endpoint: Option<String>,
+    pub role_name: Option<String>,
+    pub advisory_window: Option<Duration>,
+    pub attempt_timeout: Option<Duration>,
+    pub max_attempts: Option<u32>,
+    pub token_ttl: Option<Duration>,
+    pub imds_disabled: Option<bool>,
+    pub compressed_clock: Option<(SystemTime, f64)>,
+}
+
+const KNOWN_KEYS: &str = "endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
+
+impl AgentOptions {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<Self, CredentialsError> {
+        let mut options = Self::default();
+        let mut origin = None;
+        let mut scale = None;
+        for (key, value) in pairs {
+            let (key, value) = (key.as_ref(), value.as_ref().trim());
+            match key {
+                "endpoint" => options.endpoint = Some(value.to_string()),
+                "roleName" => options.role_name = Some(value.to_string()),
+                "advisoryWindowMillis" => options.advisory_window = Some(Duration::from_millis(number(key, value)?)),
+                "attemptTimeoutMillis" => options.attempt_timeout = Some(Duration::from_millis(number(key, value)?)),
+                "maxAttempts" => options.max_attempts = Some(u32::try_from(number(key, value)?).unwrap_or(u32::MAX)),
+                "tokenTtlSeconds" => options.token_ttl = Some(Duration::from_secs(number(key, value)?)),
+                "imdsDisabled" => options.imds_disabled = Some(boolean(key, value)?),
+                "clock.originEpochMillis" => origin = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(number(key, value)?)),
+                "clock.scale" => {
+                    scale = Some(value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 1.0).ok_or_else(|| {
+                        CredentialsError::invalid_config(format!("clock.scale '{value}' is not a number >= 1"), "Use the simulator's time scale, e.g. 600.")
+                    })?)
+                }
+                other => {
+                    return Err(CredentialsError::invalid_config(
+                        format!("unknown option '{other}'"),
+                        format!("Known options: {KNOWN_KEYS}."),
+                    ))
+                }
+            }
+        }
+        match (origin, scale) {
+            (Some(o), Some(s)) => options.compressed_clock = Some((o, s)),
+            (None, None) => {}
+            _ => {
+                return Err(CredentialsError::invalid_config(
+                    "only one of clock.originEpochMillis and clock.scale is set",
+                    "Set both (compressed time is for tests and the demo) or neither.",
+                ))
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn number(key: &str, value: &str) -> Result<u64, CredentialsError> {
+    value.parse::<u64>().map_err(|_| CredentialsError::invalid_config(format!("option {key}='{value}' is not a whole number"), format!("Give {key} as a non-negative whole number.")))
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool, CredentialsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(CredentialsError::invalid_config(format!("option {key}='{value}' is not true or false"), format!("Give {key} as true or false."))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_known_key() {
+        let o = AgentOptions::from_pairs(&[
+            ("endpoint", "http://127.0.0.1:1"),
+            ("roleName", "r"),
+            ("advisoryWindowMillis", "600000"),
+            ("attemptTimeoutMillis", "250"),
+            ("maxAttempts", "5"),
+            ("tokenTtlSeconds", "60"),
+            ("imdsDisabled", "false"),
+            ("clock.originEpochMillis", "1000"),
+            ("clock.scale", "600"),
+        ])
+        .expect("valid");
+        assert_eq!(o.max_attempts, Some(5));
+        assert_eq!(o.attempt_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.compressed_clock.map(|c| c.1), Some(600.0));
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values_with_the_fix() {
+        let e = AgentOptions::from_pairs(&[("endpiont", "x")]).expect_err("typo");
+        assert!(e.to_string().contains("unknown option 'endpiont'") && e.to_string().contains("Known options"), "{e}");
+        let e = AgentOptions::from_pairs(&[("maxAttempts", "three")]).expect_err("bad number");
+        assert!(e.to_string().contains("maxAttempts='three'"), "{e}");
+        assert!(AgentOptions::from_pairs(&[("clock.scale", "600")]).is_err());
+    }
+}

@@ -1,0 +1,403 @@
+//! IMDSv2 HTTP client with a cached session token.
+//!
+//! Configuration, option first, then environment, then default:
+//! | what | option | environment | default |
+//! | --- | --- | --- | --- |
+//! | endpoint | `endpoint` | `AWS_EC2_METADATA_SERVICE_ENDPOINT` | `http://169.254.169.254` |
+//! | per-attempt timeout | `attempt_timeout` | `AWS_METADATA_SERVICE_TIMEOUT` (seconds) | 1 s |
+//! | attempts | `max_attempts` | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` | 3 |
+//! | token TTL | `token_ttl` | — | 21600 s |
+//! | disabled | `disabled` | `AWS_EC2_METADATA_DISABLED=true` | false |
+//!
+//! A token is renewed when less than a tenth of its TTL (at most 5 minutes) is left, and at once
+//! after a 401. Its expiry is judged on the injected clock.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::{Method, StatusCode, Url};
+use zeroize::Zeroizing;
+
+use crate::backoff;
+use crate::clock::Clock;
+use crate::env::Env;
+use crate::error::{human_duration, CredentialsError};
+
+/// The largest body the client reads from IMDS.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+const TOKEN_PATH: &str = "/latest/api/token";
+const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+const RETRY_BASE: Duration = Duration::from_millis(100);
+const RETRY_CAP: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct ImdsClient {
+    endpoint: Url,
+    http: reqwest::Client,
+    token_ttl: Duration,
+    attempt_timeout: Duration,
+    max_attempts: u32,
+    clock: Arc<dyn Clock>,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    stats: std::sync::Mutex<ImdsStats>,
+}
+
+/// Request counters (no secrets).
+#[derive(Debug, Clone, Default)]
+pub struct ImdsStats {
+    pub token_requests: u64,
+    pub metadata_requests: u64,
+    pub retries: u64,
+}
+
+struct CachedToken {
+    value: Zeroizing<String>,
+    renew_at: SystemTime,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken").field("value", &"** redacted **").field("renew_at", &self.renew_at).finish()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ImdsClientBuilder {
+    endpoint: Option<String>,
+    token_ttl: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    max_attempts: Option<u32>,
+    disabled: Option<bool>,
+    env: Option<Env>,
+}
+
+impl ImdsClientBuilder {
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = Some(ttl);
+        self
+    }
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
+    }
+    /// Where unset options fall back to (the process environment by default).
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    pub fn build(self, clock: Arc<dyn Clock>) -> Result<ImdsClient, CredentialsError> {
+        let env = self.env.unwrap_or_else(Env::process);
+        let disabled = match self.disabled {
+            Some(d) => d,
+            None => env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        };
+        if disabled {
+            return Err(CredentialsError::ImdsDisabled);
+        }
+        let (endpoint_text, endpoint_from) = match self.endpoint {
+            Some(e) => (e, "the endpoint option"),
+            None => match env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
+                Some(e) => (e, "AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+                None => (DEFAULT_ENDPOINT.to_string(), "the default"),
+            },
+        };
+        let endpoint = parse_endpoint(&endpoint_text, endpoint_from)?;
+
+        let attempt_timeout = match self.attempt_timeout {
+            Some(t) => t,
+            None => match env.get("AWS_METADATA_SERVICE_TIMEOUT") {
+                Some(v) => parse_seconds(&v, "AWS_METADATA_SERVICE_TIMEOUT")?,
+                None => Duration::from_secs(1),
+            },
+        };
+        if attempt_timeout.is_zero() {
+            return Err(CredentialsError::invalid_config("the IMDS attempt timeout is zero", "Use a timeout of at least 1 ms (1 s is the SDK default)."));
+        }
+        let max_attempts = match self.max_attempts {
+            Some(a) => a,
+            None => match env.get("AWS_METADATA_SERVICE_NUM_ATTEMPTS") {
+                Some(v) => v.trim().parse::<u32>().map_err(|_| {
+                    CredentialsError::invalid_config(
+                        format!("AWS_METADATA_SERVICE_NUM_ATTEMPTS='{v}' is not a whole number"),
+                        "Set it to the number of attempts, e.g. 3.",
+                    )
+                })?,
+                None => 3,
+            },
+        };
+        if !(1..=20).contains(&max_attempts) {
+            return Err(CredentialsError::invalid_config(
+                format!("{max_attempts} IMDS attempts is out of range"),
+                "Use between 1 and 20 attempts.",
+            ));
+        }
+        let token_ttl = self.token_ttl.unwrap_or(Duration::from_secs(21_600));
+        if token_ttl < Duration::from_secs(1) || token_ttl > Duration::from_secs(21_600) {
+            return Err(CredentialsError::invalid_config(
+                format!("an IMDS token TTL of {} is out of range", human_duration(token_ttl)),
+                "IMDS accepts 1 to 21600 seconds.",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            // The metadata address must never go through a proxy: a proxy answers 404 or caches.
+            .no_proxy()
+            .connect_timeout(attempt_timeout)
+            .timeout(attempt_timeout)
+            .pool_max_idle_per_host(1)
+            .build()
+            .map_err(|e| CredentialsError::internal(format!("HTTP client setup failed: {e}")))?;
+        Ok(ImdsClient {
+            endpoint,
+            http,
+            token_ttl,
+            attempt_timeout,
+            max_attempts,
+            clock,
+            token: tokio::sync::Mutex::new(None),
+            stats: Default::default(),
+        })
+    }
+}
+
+fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        CredentialsError::invalid_config(
+            format!("the IMDS endpoint '{text}' (from {from}) is not a URL: {e}"),
+            "Use a URL such as http://169.254.169.254 or http://[fd00:ec2::254].",
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(CredentialsError::invalid_config(
+            format!("the IMDS endpoint '{text}' (from {from}) is not an http(s) URL with a host"),
+            "Use a URL such as http://169.254.169.254.",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{text}' is not a number of seconds"), format!("Set {name} to seconds, e.g. 1 or 2.5.")))
+}
+
+enum AttemptError {
+    /// Worth another attempt.
+    Transient(String),
+    /// The token was refused: fetch a new one and try again.
+    Unauthorized,
+    Status(u16),
+    TooLarge,
+}
+
+impl ImdsClient {
+    pub fn builder() -> ImdsClientBuilder {
+        ImdsClientBuilder::default()
+    }
+
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.as_str().trim_end_matches('/')
+    }
+
+    pub fn stats(&self) -> ImdsStats {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ImdsStats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// `GET` a metadata path with a valid session token. Returns the body (at most 64 KiB) on
+    /// 200, or an error for other statuses (`what` names the request in messages).
+    pub async fn get(&self, path: &str, what: &'static str) -> Result<Zeroizing<String>, CredentialsError> {
+        let mut attempt = 0;
+        let mut refreshed_token = false;
+        loop {
+            attempt += 1;
+            let token = self.token().await?;
+            let result = self.attempt(Method::GET, path, Some(&token)).await;
+            match result {
+                Ok(body) => return Ok(body),
+                Err(AttemptError::Unauthorized) if !refreshed_token => {
+                    // The token expired or IMDS restarted: get a new one, once.
+                    refreshed_token = true;
+                    self.drop_token().await;
+                    attempt -= 1;
+                }
+                Err(AttemptError::Unauthorized) => return Err(self.status_error(what, 401, attempt)),
+                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
+                    return Err(self.status_error(what, status, attempt));
+                }
+                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
+                    return Err(self.unreachable(attempt, detail, false));
+                }
+                Err(AttemptError::TooLarge) => {
+                    return Err(CredentialsError::InvalidResponse {
+                        endpoint: self.endpoint().to_string(),
+                        problem: format!("the {what} answer is larger than {} KiB", MAX_BODY_BYTES / 1024),
+                    });
+                }
+                Err(_) => self.pause_before_retry(attempt).await,
+            }
+        }
+    }
+
+    async fn pause_before_retry(&self, attempt: u32) {
+        self.count(|s| s.retries += 1);
+        tokio::time::sleep(backoff::full_jitter(attempt, RETRY_BASE, RETRY_CAP)).await;
+    }
+
+    async fn drop_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// The cached session token, renewed when close to its TTL. Callers that need a token at
+    /// the same time wait for one renewal instead of each sending a PUT.
+    async fn token(&self) -> Result<Zeroizing<String>, CredentialsError> {
+        let mut slot = self.token.lock().await;
+        if let Some(cached) = slot.as_ref() {
+            if self.clock.now() < cached.renew_at {
+                return Ok(cached.value.clone());
+            }
+        }
+        let requested_at = self.clock.now();
+        let mut attempt = 0;
+        let value = loop {
+            attempt += 1;
+            match self.attempt(Method::PUT, TOKEN_PATH, None).await {
+                Ok(value) => break value,
+                Err(AttemptError::Status(403)) => {
+                    return Err(CredentialsError::ImdsHttpStatus {
+                        endpoint: self.endpoint().to_string(),
+                        what: "the IMDSv2 session token",
+                        status: 403,
+                        attempts: attempt,
+                        fix: "IMDS is turned off for this instance (http-endpoint disabled), or the request was forwarded: enable it with `aws ec2 modify-instance-metadata-options --http-endpoint enabled`.",
+                    })
+                }
+                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
+                    return Err(self.status_error("the IMDSv2 session token", status, attempt));
+                }
+                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
+                    return Err(self.unreachable(attempt, detail, true));
+                }
+                Err(AttemptError::TooLarge) => {
+                    return Err(CredentialsError::InvalidResponse {
+                        endpoint: self.endpoint().to_string(),
+                        problem: "the session token answer is too large".into(),
+                    })
+                }
+                Err(_) => self.pause_before_retry(attempt).await,
+            }
+        };
+        if value.trim().is_empty() {
+            return Err(CredentialsError::InvalidResponse {
+                endpoint: self.endpoint().to_string(),
+                problem: "the session token answer is empty".into(),
+            });
+        }
+        let margin = (self.token_ttl / 10).min(Duration::from_secs(300));
+        let renew_at = requested_at + self.token_ttl - margin;
+        *slot = Some(CachedToken { value: value.clone(), renew_at });
+        tracing::debug!(ttl = ?self.token_ttl, "fetched a new IMDSv2 session token");
+        Ok(value)
+    }
+
+    async fn attempt(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, AttemptError> {
+        let url = self.endpoint.join(path).map_err(|e| AttemptError::Transient(format!("bad path {path}: {e}")))?;
+        let is_token_request = token.is_none();
+        let mut request = self.http.request(method, url);
+        request = match token {
+            Some(t) => request.header(TOKEN_HEADER, t),
+            None => request.header(TOKEN_TTL_HEADER, self.token_ttl.as_secs().to_string()),
+        };
+        self.count(|s| if is_token_request { s.token_requests += 1 } else { s.metadata_requests += 1 });
+        let mut response = request.send().await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(AttemptError::Unauthorized);
+        }
+        if status != StatusCode::OK {
+            return Err(AttemptError::Status(status.as_u16()));
+        }
+        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            return Err(AttemptError::TooLarge);
+        }
+        let mut body = Zeroizing::new(Vec::with_capacity(1024));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(AttemptError::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(AttemptError::Transient(format!("the answer was cut off: {}", describe_send_error(&e, self.attempt_timeout)))),
+            }
+        }
+        let text = std::str::from_utf8(&body).map_err(|_| AttemptError::Transient("the answer is not UTF-8".into()))?;
+        Ok(Zeroizing::new(text.to_string()))
+    }
+
+    fn status_error(&self, what: &'static str, status: u16, attempts: u32) -> CredentialsError {
+        let fix = match status {
+            429 => "IMDS is throttling this instance: too many metadata calls. freshcreds caches and backs off; look for other processes polling IMDS.",
+            401 => "IMDS refused a fresh session token; check what answers at the endpoint.",
+            404 => "The path does not exist on this endpoint; check the endpoint option.",
+            s if s >= 500 => "IMDS is having trouble; freshcreds retries with backoff.",
+            _ => "Check the endpoint option and what answers there.",
+        };
+        CredentialsError::ImdsHttpStatus { endpoint: self.endpoint().to_string(), what, status, attempts, fix }
+    }
+
+    fn unreachable(&self, attempts: u32, detail: String, token_request: bool) -> CredentialsError {
+        let hint = if token_request && detail.contains("timed out") {
+            " The IMDSv2 token PUT timing out inside a container usually means the hop limit is 1: \
+             run `aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 2 --http-endpoint enabled`."
+        } else {
+            ""
+        };
+        CredentialsError::ImdsUnreachable { endpoint: self.endpoint().to_string(), attempts, detail, hint }
+    }
+}
+
+fn is_retryable(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+fn describe_send_error(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {}", human_duration(timeout))
+    } else if e.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else {
+        // reqwest's messages carry the URL, never headers or bodies.
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+}

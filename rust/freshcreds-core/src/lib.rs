@@ -1,0 +1,31 @@
+//! freshcreds core: everything that keeps AWS credentials fresh, without any JNI.
+//!
+//! * [`clock`]: the injected clock. Nothing else in the crate reads the wall clock.
+//! * [`credentials`]: the credentials value; secrets are zeroized on drop and never printed.
+//! * [`error`]: one error type whose messages name the cause and the fix.
+//! * [`imds`]: the IMDSv2 client (token cached and renewed) and the instance-role source.
+//! * [`cache`]: the credentials cache that follows the cross-SDK refresh specification
+//!   (advisory/mandatory windows, static stability, refresh backoff, error cache, invalidation).
+//! * [`agent`]: a cache plus a background refresher on a shared tokio runtime, with a
+//!   generation signal that lets callers wait for new credentials instead of polling.
+//! * [`config`]: options by name, as the JNI and C bridges hand them over, with environment fallback.
+
+pub mod agent;
+pub mod backoff;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod credentials;
+pub mod env;
+pub mod error;
+pub mod imds;
+pub mod runtime;
+
+pub use agent::{Agent, Snapshot};
+pub use cache::{CacheConfig, CredentialsCache, ProvideCredentials};
+pub use clock::{Clock, CompressedClock, ManualClock, SystemClock};
+pub use credentials::Credentials;
+pub use error::{CredentialsError, ErrorKind};
+
+/// The crate version; the Java loader compares it with the jar's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
