@@ -1,0 +1,331 @@
+//! AWS STS `GetCallerIdentity` (query protocol) at `/`, with real SigV4 verification.
+//!
+//! Requests are `POST /` with a form body (`Action=GetCallerIdentity&Version=2011-06-15`,
+//! `Content-Type: application/x-www-form-urlencoded[; charset=utf-8]`) as the AWS SDKs for Java
+//! send them; `GET /?Action=…` works too. Bodies over 64 KiB → 413. Checks, in order, each failure
+//! answered with STS's XML `ErrorResponse` (`text/xml`, `x-amzn-RequestId` header):
+//!
+//! 1. no `Authorization` → 403 `MissingAuthenticationToken`; unparsable, repeated, not
+//!    `AWS4-HMAC-SHA256`, `host` not signed, `X-Amz-Date` missing or malformed → 403
+//!    `IncompleteSignature`;
+//! 2. `X-Amz-Date` more than 5 minutes from the **real** clock → 403 `SignatureDoesNotMatch`
+//!    ("Signature expired: … is now earlier than …" / "Signature not yet current: … is still later
+//!    than …");
+//! 3. unknown access key id → 403 `InvalidClientTokenId`;
+//! 4. credential scope date ≠ `X-Amz-Date` date, service ≠ `sts`, terminator ≠ `aws4_request`,
+//!    `x-amz-content-sha256` ≠ sha256(body), or a signature mismatch → 403 `SignatureDoesNotMatch`;
+//! 5. `X-Amz-Security-Token` missing or not the token issued with that key → 403
+//!    `InvalidClientTokenId`;
+//! 6. sim now ≥ that generation's expiration → 403 `ExpiredToken`;
+//! 7. `Action` other than `GetCallerIdentity` (or missing, or a `Version` other than 2011-06-15)
+//!    → 400 `InvalidAction`; otherwise 200 with the caller identity of the simulated role.
+//!
+//! Counters: `sts_calls` counts every request to `/`; each answer adds to exactly one of
+//! `sts_ok`, `sts_expired_token`, `sts_signature_does_not_match`, `sts_invalid_client_token_id`,
+//! `sts_other_errors`.
+
+use std::time::{Duration, SystemTime};
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, StatusCode};
+
+use crate::clock::{amz_date, parse_amz_date};
+use crate::imds::INSTANCE_ID;
+use crate::server::{read_body, response, BodyError, LogNote, Resp, MAX_BODY};
+use crate::sigv4;
+use crate::state::{request_id, IssuedCredentials, Shared};
+
+pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const API_VERSION: &str = "2011-06-15";
+pub const ACCOUNT: &str = "123456789012";
+/// Allowed distance between `X-Amz-Date` and the real clock.
+pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+
+const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+
+/// An STS error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl StsError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
+        StsError { status, code, message: message.into() }
+    }
+    fn incomplete(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::FORBIDDEN, "IncompleteSignature", message)
+    }
+    fn mismatch(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+    }
+    fn invalid_token() -> StsError {
+        StsError::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID_TOKEN)
+    }
+}
+
+/// Escapes text for XML element content.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn xml_response(status: StatusCode, request_id: &str, body: String, note: &'static str) -> Resp {
+    let mut resp = response(status, "text/xml", body);
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp.extensions_mut().insert(LogNote(note));
+    resp
+}
+
+fn error_response(shared: &Shared, request_id: &str, err: StsError) -> Resp {
+    shared.count(|s| match err.code {
+        "SignatureDoesNotMatch" => s.sts_signature_does_not_match += 1,
+        "InvalidClientTokenId" => s.sts_invalid_client_token_id += 1,
+        "ExpiredToken" => s.sts_expired_token += 1,
+        _ => s.sts_other_errors += 1,
+    });
+    let body = format!(
+        "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
+        err.code,
+        xml_escape(&err.message)
+    );
+    xml_response(err.status, request_id, body, err.code)
+}
+
+fn ok_response(shared: &Shared, request_id: &str) -> Resp {
+    shared.count(|s| s.sts_ok += 1);
+    let role = xml_escape(&shared.role_name);
+    let body = format!(
+        "<GetCallerIdentityResponse xmlns=\"{NAMESPACE}\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{INSTANCE_ID}</Arn>\n    <UserId>AROASIMULATOR:{INSTANCE_ID}</UserId>\n    <Account>{ACCOUNT}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
+    );
+    xml_response(StatusCode::OK, request_id, body, "OK")
+}
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
+    shared.count(|s| s.sts_calls += 1);
+    let rid = request_id();
+    let (parts, body) = req.into_parts();
+    if parts.method != Method::POST && parts.method != Method::GET {
+        let err = StsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and POST are supported.");
+        return error_response(shared, &rid, err);
+    }
+    let body = match read_body(body, &parts.headers, MAX_BODY).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            let msg = format!("Request body must not exceed {MAX_BODY} bytes.");
+            return error_response(shared, &rid, StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg));
+        }
+        Err(BodyError::Failed) => {
+            let err = StsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "The request body could not be read.");
+            return error_response(shared, &rid, err);
+        }
+    };
+    if let Err(err) = verify(shared, &parts, &body) {
+        return error_response(shared, &rid, err);
+    }
+    match check_action(&parts, &body) {
+        Ok(()) => ok_response(shared, &rid),
+        Err(err) => error_response(shared, &rid, err),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Runs checks 1–6 and returns the generation that signed the request.
+pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<IssuedCredentials, StsError> {
+    // 1. Authorization present and well formed.
+    let mut auths = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(auth_value) = auths.next() else {
+        return Err(StsError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token"));
+    };
+    if auths.next().is_some() {
+        return Err(StsError::incomplete("Authorization header appears more than once."));
+    }
+    let auth_value = auth_value
+        .to_str()
+        .map_err(|_| StsError::incomplete("Authorization header contains invalid characters."))?;
+    let auth = sigv4::parse_authorization(auth_value).map_err(StsError::incomplete)?;
+    if !auth.signed_header_names().any(|h| h.eq_ignore_ascii_case("host")) {
+        return Err(StsError::incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+    }
+    let Some(amz_date_str) = header_str(&parts.headers, "x-amz-date") else {
+        return Err(StsError::incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        ));
+    };
+    let Some(signed_at) = parse_amz_date(amz_date_str) else {
+        return Err(StsError::incomplete(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date_str}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )));
+    };
+
+    // 2. Request time within 5 minutes of the real clock.
+    check_skew(amz_date_str, signed_at, shared.clock.real_now())?;
+
+    // 3. Known access key id.
+    let creds = shared.find_credentials(&auth.access_key_id).ok_or_else(StsError::invalid_token)?;
+
+    // 4. Scope and signature.
+    let date_part = amz_date_str.get(0..8).unwrap_or("");
+    if auth.date != date_part {
+        return Err(StsError::mismatch(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
+            auth.date, date_part, amz_date_str
+        )));
+    }
+    if auth.service != "sts" {
+        return Err(StsError::mismatch("Credential should be scoped to correct service: 'sts'. "));
+    }
+    if auth.terminator != "aws4_request" {
+        return Err(StsError::mismatch(format!(
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'.",
+            auth.terminator
+        )));
+    }
+    let body_hash = sigv4::sha256_hex(body);
+    let payload_hash = match header_str(&parts.headers, "x-amz-content-sha256") {
+        Some(h) if h.eq_ignore_ascii_case(&body_hash) => h.to_string(),
+        Some(_) => {
+            return Err(StsError::mismatch("The provided 'x-amz-content-sha256' header does not match what was computed."))
+        }
+        None => body_hash,
+    };
+    let headers: Vec<(String, String)> = auth
+        .signed_header_names()
+        .map(|name| {
+            let value = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| sigv4::canonical_header_value(&String::from_utf8_lossy(v.as_bytes())))
+                .collect::<Vec<_>>()
+                .join(",");
+            (name.to_ascii_lowercase(), value)
+        })
+        .collect();
+    let canonical = sigv4::canonical_request(
+        parts.method.as_str(),
+        &sigv4::canonical_uri(parts.uri.path()),
+        &sigv4::canonical_query(parts.uri.query().unwrap_or("")),
+        &headers,
+        &auth.signed_headers,
+        &payload_hash,
+    );
+    let key = sigv4::signing_key(&creds.secret_access_key, &auth.date, &auth.region, &auth.service);
+    let expected = sigv4::signature(&key, &sigv4::string_to_sign(amz_date_str, &auth.scope(), &canonical));
+    if !sigv4::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+        return Err(StsError::mismatch(SIGNATURE_MISMATCH));
+    }
+
+    // 5. The session token issued with that key.
+    let token_ok = header_str(&parts.headers, "x-amz-security-token")
+        .is_some_and(|t| sigv4::constant_time_eq(t.as_bytes(), creds.session_token.as_bytes()));
+    if !token_ok {
+        return Err(StsError::invalid_token());
+    }
+
+    // 6. Not expired (sim time).
+    if shared.clock.sim_now() >= creds.expiration {
+        return Err(StsError::new(
+            StatusCode::FORBIDDEN,
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        ));
+    }
+    Ok(creds)
+}
+
+/// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (real time).
+pub fn check_skew(amz_date_str: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), StsError> {
+    let earliest = now.checked_sub(MAX_SKEW).unwrap_or(now);
+    let latest = now.checked_add(MAX_SKEW).unwrap_or(now);
+    if signed_at < earliest {
+        return Err(StsError::mismatch(format!(
+            "Signature expired: {amz_date_str} is now earlier than {} ({} - 5 min.)",
+            amz_date(earliest),
+            amz_date(now)
+        )));
+    }
+    if signed_at > latest {
+        return Err(StsError::mismatch(format!(
+            "Signature not yet current: {amz_date_str} is still later than {} ({} + 5 min.)",
+            amz_date(latest),
+            amz_date(now)
+        )));
+    }
+    Ok(())
+}
+
+/// Check 7: the query and (for form bodies) body parameters name `GetCallerIdentity`.
+fn check_action(parts: &Parts, body: &[u8]) -> Result<(), StsError> {
+    let mut params = sigv4::parse_pairs(parts.uri.query().unwrap_or(""), true);
+    let is_form = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
+    }
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.as_slice() == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    let version = param("Version");
+    let shown_version = version.clone().unwrap_or_else(|| API_VERSION.to_string());
+    match param("Action") {
+        None => Err(StsError::new(StatusCode::BAD_REQUEST, "InvalidAction", "Missing required parameter: Action")),
+        Some(action) if action == "GetCallerIdentity" && shown_version == API_VERSION => Ok(()),
+        Some(action) => Err(StsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            format!("Could not find operation {action} for version {shown_version}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_messages() {
+        let now = parse_amz_date("20150830T124600Z").expect("date");
+        let old = parse_amz_date("20150830T123600Z").expect("date");
+        let err = check_skew("20150830T123600Z", old, now).expect_err("too old");
+        assert_eq!(err.code, "SignatureDoesNotMatch");
+        assert_eq!(err.message, "Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z (20150830T124600Z - 5 min.)");
+        let future = parse_amz_date("20150830T130000Z").expect("date");
+        let err = check_skew("20150830T130000Z", future, now).expect_err("too new");
+        assert!(err.message.contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
+        assert!(check_skew("20150830T125100Z", parse_amz_date("20150830T125100Z").expect("date"), now).is_ok());
+        assert!(check_skew("20150830T124100Z", parse_amz_date("20150830T124100Z").expect("date"), now).is_ok());
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&apos;?");
+    }
+}
