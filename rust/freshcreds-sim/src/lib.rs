@@ -1,0 +1,185 @@
+//! `freshcreds-sim`: a local simulator of the EC2 instance metadata service (IMDSv2) and of AWS STS
+//! `GetCallerIdentity`, for tests and the demo.
+//!
+//! * It binds **127.0.0.1 only** (port 0 = ephemeral). One port serves IMDSv2 (`/latest/…`, see
+//!   [`imds`]), STS (`/`, see [`sts`]) and a JSON control API (`/_sim/…`, see [`control`]).
+//! * Time: credential lifetimes, rotation and IMDS token TTLs run on a compressed **sim clock**,
+//!   `sim_now = origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4
+//!   request-time check (5 minutes) and the `Date` header use the real clock.
+//! * Credentials: generation 1 is issued at start; IMDS rotates lazily — a credentials request at or
+//!   after `expiration - rotate_before` (sim) first issues a new generation. [`Simulator::rotate_now`]
+//!   or `POST /_sim/rotate` forces one. STS remembers old generations (up to
+//!   [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
+//! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials, as
+//!   sent by the AWS SDKs for Java v1 and v2 with an endpoint override.
+//! * Faults ([`Faults`]) inject IMDS status codes, delays and bad credential bodies.
+//! * No request can make the server panic; bad input gets an error response.
+//! * Dropping the [`Simulator`] stops the server and closes its connections.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use freshcreds_sim::{SimConfig, Simulator};
+//! let sim = Simulator::start(SimConfig { time_scale: 600.0, ..SimConfig::default() }).await?;
+//! println!("IMDS and STS at {}", sim.base_url());
+//! # Ok(()) }
+//! ```
+
+pub mod clock;
+pub mod control;
+pub mod faults;
+pub mod imds;
+mod server;
+pub mod sigv4;
+pub mod state;
+pub mod sts;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use clock::SimClock;
+pub use control::ClockInfo;
+pub use faults::{Faults, FaultsConfig};
+pub use state::{IssuedCredentials, Stats};
+
+/// The environment variable that turns on per-request logging to stderr (`1`).
+pub const LOG_ENV: &str = "FRESHCREDS_SIM_LOG";
+
+/// Simulator settings. Durations are in **sim** time.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Sim seconds per real second; finite and > 0. Default 1.0.
+    pub time_scale: f64,
+    /// Credential lifetime. Default 6 h.
+    pub lifetime: Duration,
+    /// Rotate when a credentials request arrives this close to expiration. Default 20 min.
+    pub rotate_before: Duration,
+    /// The instance profile role. Default `freshcreds-demo-role`.
+    pub role_name: String,
+    /// Port on 127.0.0.1; 0 = ephemeral. Default 0.
+    pub port: u16,
+    /// One stderr line per request. Default: whether `FRESHCREDS_SIM_LOG=1`.
+    pub log_requests: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            time_scale: 1.0,
+            lifetime: Duration::from_secs(6 * 3600),
+            rotate_before: Duration::from_secs(20 * 60),
+            role_name: "freshcreds-demo-role".to_string(),
+            port: 0,
+            log_requests: std::env::var(LOG_ENV).is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+impl SimConfig {
+    /// Checks the settings; the error is `InvalidInput`.
+    pub fn validate(&self) -> io::Result<()> {
+        let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            return bad(format!("time_scale must be finite and > 0, got {}", self.time_scale));
+        }
+        if self.lifetime.is_zero() {
+            return bad("lifetime must be > 0".to_string());
+        }
+        let role_ok = !self.role_name.is_empty()
+            && self.role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if !role_ok {
+            return bad(format!("role_name must be a valid IAM role name, got {:?}", self.role_name));
+        }
+        Ok(())
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Simulator {
+    shared: Arc<state::Shared>,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1:`cfg.port` and starts serving on the current tokio runtime.
+    pub async fn start(cfg: SimConfig) -> io::Result<Simulator> {
+        cfg.validate()?;
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port))).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(state::Shared::new(&cfg));
+        let task = tokio::spawn(server::serve(listener, shared.clone()));
+        Ok(Simulator { shared, addr, task })
+    }
+
+    /// The bound address (always 127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Zeroes every counter (the generation number stays).
+    pub fn reset_stats(&self) {
+        self.shared.reset_stats()
+    }
+
+    /// Forces a new credential generation.
+    pub fn rotate_now(&self) {
+        self.shared.rotate_now();
+    }
+
+    /// The generation IMDS serves now (without rotating).
+    pub fn current_credentials(&self) -> IssuedCredentials {
+        self.shared.current_credentials()
+    }
+
+    /// The live fault settings.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// The simulator's clock.
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock
+    }
+
+    /// Sim now.
+    pub fn sim_now(&self) -> SystemTime {
+        self.shared.clock.sim_now()
+    }
+
+    /// The real time at which the simulator started (sim time = real time there).
+    pub fn clock_origin(&self) -> SystemTime {
+        self.shared.clock.origin()
+    }
+
+    /// The same document as `GET /_sim/clock`.
+    pub fn clock_info(&self) -> ClockInfo {
+        control::clock_info(&self.shared)
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
