@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Prints one line 'N passed, N failed' for the whole run: cargo's 'test result:' lines from the
+log, plus the JUnit XML reports Gradle wrote."""
+import glob
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+log_path, reports_dir = sys.argv[1], sys.argv[2]
+passed = failed = skipped = 0
+with open(log_path, errors="replace") as log:
+    for line in log:
+        m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", line)
+        if m:
+            passed += int(m.group(1))
+            failed += int(m.group(2))
+            skipped += int(m.group(3))
+for report in glob.glob(f"{reports_dir}/**/TEST-*.xml", recursive=True):
+    suite = ET.parse(report).getroot()
+    tests = int(suite.get("tests", 0))
+    bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    skip = int(suite.get("skipped", 0))
+    passed += tests - bad - skip
+    failed += bad
+    skipped += skip
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
