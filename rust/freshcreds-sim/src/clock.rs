@@ -5,12 +5,12 @@
 //! * **real time** — the wall clock. Used for the `Date` response header and for the SigV4
 //!   request-time check (`X-Amz-Date` must be within 5 minutes of real time, as on AWS).
 //! * **sim time** — `origin + (real_now - origin) * time_scale`, where `origin` is the real time at
-//!   which the simulator started. Credential issue/expiry times and IMDS token TTLs run on sim time,
-//!   so with `time_scale = 600` a 6 h credential lifetime lasts 36 real seconds.
+//!   which the simulator started. Credential issue/expiry times and IMDS token TTLs run on sim
+//!   time, so with `time_scale = 600` a 6 h credential lifetime lasts 36 real seconds.
 //!
-//! The wall clock is read in exactly one place, [`SimClock::wall_clock`]; everything else in the
-//! crate asks a [`SimClock`]. This module also holds the few time formatters the crate needs, all
-//! of which are total (out-of-range times never panic).
+//! The wall clock is read in exactly one place, the private `SimClock::wall_clock`; everything
+//! else in the crate asks a [`SimClock`]. This module also holds the few time formatters the
+//! crate needs, all of which are total (out-of-range times never panic).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,7 +32,11 @@ impl SimClock {
 
     /// A clock with an explicit origin.
     pub fn with_origin(origin: SystemTime, scale: f64) -> SimClock {
-        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
         SimClock { origin, scale }
     }
 
@@ -77,7 +81,8 @@ impl SimClock {
 }
 
 fn scale_duration(d: Duration, scale: f64) -> Duration {
-    Duration::try_from_secs_f64(d.as_secs_f64() * scale).unwrap_or(Duration::from_secs(u32::MAX as u64))
+    Duration::try_from_secs_f64(d.as_secs_f64() * scale)
+        .unwrap_or(Duration::from_secs(u32::MAX as u64))
 }
 
 /// Milliseconds since the Unix epoch (negative before it), saturating.
@@ -152,7 +157,9 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let second = u8::try_from(num(13..15)?).ok()?;
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let tod = Time::from_hms(hour, minute, second).ok()?;
-    let secs = PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp();
+    let secs = PrimitiveDateTime::new(date, tod)
+        .assume_utc()
+        .unix_timestamp();
     if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
     } else {
@@ -169,8 +176,14 @@ mod tests {
         let origin = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let c = SimClock::with_origin(origin, 600.0);
         assert_eq!(c.to_sim(origin), origin);
-        assert_eq!(c.to_sim(origin + Duration::from_secs(36)), origin + Duration::from_secs(6 * 3600));
-        assert_eq!(c.to_sim(origin - Duration::from_secs(1)), origin - Duration::from_secs(600));
+        assert_eq!(
+            c.to_sim(origin + Duration::from_secs(36)),
+            origin + Duration::from_secs(6 * 3600)
+        );
+        assert_eq!(
+            c.to_sim(origin - Duration::from_secs(1)),
+            origin - Duration::from_secs(600)
+        );
     }
 
     #[test]
@@ -185,11 +198,25 @@ mod tests {
         assert_eq!(rfc3339_seconds(t), "2015-08-30T12:36:00Z");
         assert_eq!(amz_date(t), "20150830T123600Z");
         assert_eq!(http_date(t), "Sun, 30 Aug 2015 12:36:00 GMT");
-        assert_eq!(parse_amz_date("20150830T123600Z"), Some(UNIX_EPOCH + Duration::from_secs(1_440_938_160)));
-        for bad in ["", "20150830T123600", "2015083OT123600Z", "20151330T123600Z", "20150830T256000Z", "2015-08-30T12:3Z", "２０15083T123600Z"] {
+        assert_eq!(
+            parse_amz_date("20150830T123600Z"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_440_938_160))
+        );
+        for bad in [
+            "",
+            "20150830T123600",
+            "2015083OT123600Z",
+            "20151330T123600Z",
+            "20150830T256000Z",
+            "2015-08-30T12:3Z",
+            "２０15083T123600Z",
+        ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
         assert_eq!(epoch_millis(t), 1_440_938_160_999);
-        assert_eq!(rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(400_000_000_000)), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(400_000_000_000)),
+            "9999-12-31T23:59:59Z"
+        );
     }
 }

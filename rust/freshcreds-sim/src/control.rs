@@ -7,10 +7,11 @@
 //! | `POST /_sim/reset-stats` | zeroes every counter (not the generation), answers the stats |
 //! | `GET /_sim/clock` | [`ClockInfo`] |
 //! | `GET /_sim/faults` | the current [`crate::FaultsConfig`] |
-//! | `POST /_sim/faults` | replaces all faults with the body (a `FaultsConfig`; `{}` or an empty body clears them), answers them; unknown fields or statuses outside 200..=599 → 400 |
+//! | `POST /_sim/faults` | replaces all faults with the body, a JSON object (`{}` or an empty body clears them); answers them |
 //!
-//! A known path with the wrong method → 405; an unknown path → 404. The control API never
-//! exposes secrets or tokens.
+//! A faults body with unknown fields, a non-object, or a status outside 200..=599 → 400 (and
+//! nothing changes). A known path with the wrong method → 405; an unknown path → 404. The control
+//! API never exposes secrets or tokens.
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW};
@@ -54,8 +55,8 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let allowed = match path.as_str() {
-        "/_sim/stats" | "/_sim/clock" => Method::GET,
-        "/_sim/rotate" | "/_sim/reset-stats" => Method::POST,
+        "/_sim/stats" | "/_sim/clock" => (Method::GET, "GET"),
+        "/_sim/rotate" | "/_sim/reset-stats" => (Method::POST, "POST"),
         "/_sim/faults" => {
             return match method {
                 Method::GET => json(StatusCode::OK, &shared.faults.get()),
@@ -63,10 +64,15 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
                 _ => not_allowed("GET, POST"),
             }
         }
-        _ => return error(StatusCode::NOT_FOUND, format!("no such control endpoint: {path}")),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no such control endpoint: {path}"),
+            )
+        }
     };
-    if method != allowed {
-        return not_allowed(allowed.as_str());
+    if method != allowed.0 {
+        return not_allowed(allowed.1);
     }
     match path.as_str() {
         "/_sim/stats" => json(StatusCode::OK, &shared.stats()),
@@ -84,7 +90,8 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
 
 fn not_allowed(allow: &'static str) -> Resp {
     let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    resp.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
     resp
 }
 
@@ -98,7 +105,14 @@ async fn set_faults(shared: &Shared, req: Request<Incoming>) -> Resp {
     let cfg = if body.iter().all(u8::is_ascii_whitespace) {
         FaultsConfig::default()
     } else {
-        match serde_json::from_slice::<FaultsConfig>(&body) {
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body).and_then(|v| {
+            if v.is_object() {
+                serde_json::from_value::<FaultsConfig>(v)
+            } else {
+                Err(serde::de::Error::custom("expected a JSON object"))
+            }
+        });
+        match parsed {
             Ok(cfg) => cfg,
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad faults JSON: {e}")),
         }

@@ -32,7 +32,10 @@ impl FaultsConfig {
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [
             ("imds_status_override", self.imds_status_override),
-            ("credentials_status_override", self.credentials_status_override),
+            (
+                "credentials_status_override",
+                self.credentials_status_override,
+            ),
         ] {
             if let Some(s) = v {
                 if !(200..=599).contains(&s) {
@@ -66,7 +69,8 @@ fn opt_status(v: u32) -> Option<u16> {
 impl Faults {
     /// Answer every IMDS request with this status (`None` to stop).
     pub fn set_imds_status_override(&self, status: Option<u16>) {
-        self.imds_status_override.store(status.map_or(0, u32::from), Ordering::SeqCst);
+        self.imds_status_override
+            .store(status.map_or(0, u32::from), Ordering::SeqCst);
     }
 
     pub fn imds_status_override(&self) -> Option<u16> {
@@ -89,7 +93,8 @@ impl Faults {
 
     /// Answer credential requests (only) with this status.
     pub fn set_credentials_status_override(&self, status: Option<u16>) {
-        self.credentials_status_override.store(status.map_or(0, u32::from), Ordering::SeqCst);
+        self.credentials_status_override
+            .store(status.map_or(0, u32::from), Ordering::SeqCst);
     }
 
     pub fn credentials_status_override(&self) -> Option<u16> {
@@ -98,11 +103,17 @@ impl Faults {
 
     /// Serve this raw body (status 200) instead of the credentials JSON.
     pub fn set_credentials_body_override(&self, body: Option<String>) {
-        *self.credentials_body_override.lock().unwrap_or_else(|p| p.into_inner()) = body;
+        *self
+            .credentials_body_override
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = body;
     }
 
     pub fn credentials_body_override(&self) -> Option<String> {
-        self.credentials_body_override.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.credentials_body_override
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces every fault with `cfg`.
@@ -138,7 +149,8 @@ mod tests {
         let f = Faults::default();
         assert_eq!(f.get(), FaultsConfig::default());
         let cfg: FaultsConfig =
-            serde_json::from_str(r#"{"imds_status_override":429,"credentials_body_override":"{"}"#).expect("json");
+            serde_json::from_str(r#"{"imds_status_override":429,"credentials_body_override":"{"}"#)
+                .expect("json");
         assert!(cfg.validate().is_ok());
         f.set(&cfg);
         assert_eq!(f.imds_status_override(), Some(429));
@@ -147,7 +159,17 @@ mod tests {
         f.clear();
         assert_eq!(f.get(), FaultsConfig::default());
         assert!(serde_json::from_str::<FaultsConfig>(r#"{"imds_status":500}"#).is_err());
-        assert!(FaultsConfig { imds_status_override: Some(99), ..Default::default() }.validate().is_err());
-        assert!(FaultsConfig { credentials_status_override: Some(600), ..Default::default() }.validate().is_err());
+        assert!(FaultsConfig {
+            imds_status_override: Some(99),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(FaultsConfig {
+            credentials_status_override: Some(600),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 }

@@ -6,10 +6,10 @@
 //! * Time: credential lifetimes, rotation and IMDS token TTLs run on a compressed **sim clock**,
 //!   `sim_now = origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4
 //!   request-time check (5 minutes) and the `Date` header use the real clock.
-//! * Credentials: generation 1 is issued at start; IMDS rotates lazily — a credentials request at or
-//!   after `expiration - rotate_before` (sim) first issues a new generation. [`Simulator::rotate_now`]
-//!   or `POST /_sim/rotate` forces one. STS remembers old generations (up to
-//!   [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
+//! * Credentials: generation 1 is issued at start; IMDS rotates lazily — a credentials request at
+//!   or after `expiration - rotate_before` (sim) first issues a new generation.
+//!   [`Simulator::rotate_now`] or `POST /_sim/rotate` forces one. STS remembers old generations
+//!   (up to [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
 //! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials, as
 //!   sent by the AWS SDKs for Java v1 and v2 with an endpoint override.
 //! * Faults ([`Faults`]) inject IMDS status codes, delays and bad credential bodies.
@@ -84,15 +84,24 @@ impl SimConfig {
     pub fn validate(&self) -> io::Result<()> {
         let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return bad(format!("time_scale must be finite and > 0, got {}", self.time_scale));
+            return bad(format!(
+                "time_scale must be finite and > 0, got {}",
+                self.time_scale
+            ));
         }
         if self.lifetime.is_zero() {
             return bad("lifetime must be > 0".to_string());
         }
         let role_ok = !self.role_name.is_empty()
-            && self.role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+            && self
+                .role_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
         if !role_ok {
-            return bad(format!("role_name must be a valid IAM role name, got {:?}", self.role_name));
+            return bad(format!(
+                "role_name must be a valid IAM role name, got {:?}",
+                self.role_name
+            ));
         }
         Ok(())
     }
@@ -106,7 +115,9 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Binds 127.0.0.1:`cfg.port` and starts serving on the current tokio runtime.
+    /// Binds 127.0.0.1:`cfg.port` and starts serving on the current tokio runtime (which must keep
+    /// being driven: with a current-thread runtime the server only runs inside `block_on`; a
+    /// multi-thread runtime serves in the background). Fails with `InvalidInput` for a bad config.
     pub async fn start(cfg: SimConfig) -> io::Result<Simulator> {
         cfg.validate()?;
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port))).await?;
@@ -180,6 +191,8 @@ impl Drop for Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }

@@ -30,8 +30,10 @@ struct Args {
 }
 
 fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
-    let secs: f64 = v.parse().map_err(|_| format!("{flag}: not a number: {v:?}"))?;
-    if !(secs >= 0.0) {
+    let secs: f64 = v
+        .parse()
+        .map_err(|_| format!("{flag}: not a number: {v:?}"))?;
+    if secs.is_nan() || secs < 0.0 {
         return Err(format!("{flag}: must be >= 0, got {v}"));
     }
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{flag}: out of range: {v}"))
@@ -55,15 +57,24 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
             }
             _ => {}
         }
-        let mut value = || inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{flag}: missing value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{flag}: missing value"))
+        };
         match flag.as_str() {
             "--port" => {
                 let v = value()?;
-                cfg.port = v.parse().map_err(|_| format!("--port: not a port number: {v:?}"))?;
+                cfg.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {v:?}"))?;
             }
             "--time-scale" => {
                 let v = value()?;
-                cfg.time_scale = v.parse().map_err(|_| format!("--time-scale: not a number: {v:?}"))?;
+                cfg.time_scale = v
+                    .parse()
+                    .map_err(|_| format!("--time-scale: not a number: {v:?}"))?;
             }
             "--lifetime-secs" => cfg.lifetime = parse_secs(&flag, &value()?)?,
             "--rotate-before-secs" => cfg.rotate_before = parse_secs(&flag, &value()?)?,
@@ -84,26 +95,55 @@ struct Listening<'a> {
     time_scale: f64,
 }
 
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
+/// SIGINT/SIGTERM handlers, installed before the listening line is printed so that a signal sent
+/// right after it is never lost.
+#[cfg(unix)]
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
 }
 
 #[cfg(unix)]
-async fn sigterm() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
         }
-        Err(_) => std::future::pending::<()>().await,
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.int) => "SIGINT",
+            _ = next(&mut self.term) => "SIGTERM",
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn sigterm() {
-    std::future::pending::<()>().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> Signals {
+        Signals
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        "Ctrl-C"
+    }
 }
 
 /// Resolves when stdin reaches EOF (or fails). Reads on a plain thread so that the tokio runtime
@@ -113,19 +153,21 @@ async fn stdin_eof(watch: bool) {
         return std::future::pending::<()>().await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let spawned = std::thread::Builder::new().name("stdin-watch".into()).spawn(move || {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
+    let spawned = std::thread::Builder::new()
+        .name("stdin-watch".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
             }
-        }
-        let _ = tx.send(());
-    });
+            let _ = tx.send(());
+        });
     if spawned.is_err() {
         return std::future::pending::<()>().await;
     }
@@ -146,6 +188,7 @@ async fn main() -> ExitCode {
         }
     };
     let log = args.cfg.log_requests;
+    let mut signals = Signals::install();
     let sim = match Simulator::start(args.cfg).await {
         Ok(sim) => sim,
         Err(e) => {
@@ -161,19 +204,20 @@ async fn main() -> ExitCode {
         origin_epoch_millis: epoch_millis(clock.origin()),
         time_scale: clock.scale(),
     };
-    let written = serde_json::to_string(&line).map_err(std::io::Error::from).and_then(|line| {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
-    });
+    let written = serde_json::to_string(&line)
+        .map_err(std::io::Error::from)
+        .and_then(|line| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()
+        });
     if let Err(e) = written {
         eprintln!("freshcreds-sim: cannot write to stdout: {e}");
         return ExitCode::from(1);
     }
     let reason = tokio::select! {
         _ = stdin_eof(args.watch_stdin) => "stdin closed",
-        _ = ctrl_c() => "SIGINT",
-        _ = sigterm() => "SIGTERM",
+        sig = signals.recv() => sig,
     };
     if log {
         eprintln!("freshcreds-sim: stopping ({reason})");
@@ -192,9 +236,19 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let a = parse(&["--port", "8080", "--time-scale=600", "--lifetime-secs", "3600", "--rotate-before-secs=60.5", "--role-name", "r1", "--ignore-stdin"])
-            .expect("ok")
-            .expect("not help");
+        let a = parse(&[
+            "--port",
+            "8080",
+            "--time-scale=600",
+            "--lifetime-secs",
+            "3600",
+            "--rotate-before-secs=60.5",
+            "--role-name",
+            "r1",
+            "--ignore-stdin",
+        ])
+        .expect("ok")
+        .expect("not help");
         assert_eq!(a.cfg.port, 8080);
         assert_eq!(a.cfg.time_scale, 600.0);
         assert_eq!(a.cfg.lifetime, Duration::from_secs(3600));
@@ -217,7 +271,7 @@ mod tests {
             &["--lifetime-secs", "-5"],
             &["--rotate-before-secs", "x"],
             &["--role-name", "a/b"],
-            &["--bind", "0.0.0.0"],
+            &["--bind", "x"],
             &["extra"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");

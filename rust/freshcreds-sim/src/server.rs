@@ -37,10 +37,15 @@ const DRAIN_CAP: usize = 8 * 1024 * 1024;
 pub(crate) struct LogNote(pub &'static str);
 
 /// Builds a response with a body and content type.
-pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Resp {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -53,7 +58,10 @@ pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp {
     match serde_json::to_vec(value) {
         Ok(body) => response(status, "application/json", body),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("serialization failed: {e}")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("serialization failed: {e}"),
+        ),
     }
 }
 
@@ -72,7 +80,11 @@ pub(crate) enum BodyError {
 
 /// Reads a request body of at most `limit` bytes. An oversized body is drained (up to a cap) so
 /// the client reliably receives the 413 instead of a connection reset.
-pub(crate) async fn read_body(mut body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_body(
+    mut body: Incoming,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -120,16 +132,26 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Infallible> {
-    let log = shared.log_requests.then(|| (req.method().clone(), req.uri().path().to_string()));
+    let log = shared
+        .log_requests
+        .then(|| (req.method().clone(), req.uri().path().to_string()));
     let mut resp = route(&shared, req).await;
     let date = http_date(shared.clock.real_now());
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(DATE, v);
     }
-    resp.headers_mut().insert(SERVER, HeaderValue::from_static("EC2ws"));
+    resp.headers_mut()
+        .insert(SERVER, HeaderValue::from_static("EC2ws"));
     if let Some((method, path)) = log {
-        let note = resp.extensions().get::<LogNote>().map(|n| format!(" {}", n.0)).unwrap_or_default();
-        eprintln!("freshcreds-sim: {method} {path} {}{note}", resp.status().as_u16());
+        let note = resp
+            .extensions()
+            .get::<LogNote>()
+            .map(|n| format!(" {}", n.0))
+            .unwrap_or_default();
+        eprintln!(
+            "freshcreds-sim: {method} {path} {}{note}",
+            resp.status().as_u16()
+        );
     }
     Ok(resp)
 }

@@ -39,7 +39,10 @@ pub struct Authorization {
 impl Authorization {
     /// `date/region/service/terminator`.
     pub fn scope(&self) -> String {
-        format!("{}/{}/{}/{}", self.date, self.region, self.service, self.terminator)
+        format!(
+            "{}/{}/{}/{}",
+            self.date, self.region, self.service, self.terminator
+        )
     }
 
     /// The signed header names, in the order sent.
@@ -56,7 +59,10 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
         None => (value, ""),
     };
     if algorithm != ALGORITHM {
-        return Err(format!("Unsupported AWS 'algorithm': '{}'.", truncate(algorithm, 40)));
+        return Err(format!(
+            "Unsupported AWS 'algorithm': '{}'.",
+            truncate(algorithm, 40)
+        ));
     }
     let mut credential = None;
     let mut signed_headers = None;
@@ -79,7 +85,10 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(format!("Authorization header has a duplicate '{}' component.", key.trim()));
+            return Err(format!(
+                "Authorization header has a duplicate '{}' component.",
+                key.trim()
+            ));
         }
         *slot = Some(val.trim().to_string());
     }
@@ -93,7 +102,8 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
     if signed_headers.is_none() {
         missing.push("Authorization header requires 'SignedHeaders' parameter.");
     }
-    let (Some(credential), Some(signed_headers), Some(signature)) = (credential, signed_headers, signature)
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (credential, signed_headers, signature)
     else {
         return Err(missing.join(" "));
     };
@@ -130,10 +140,10 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// HMAC-SHA256.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this constructor cannot fail.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    // HMAC accepts keys of any length, so this constructor cannot fail; should it ever, an all-zero
+    // MAC simply never verifies, which is safer than a panic.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return [0u8; 32];
     };
     mac.update(data);
     mac.finalize().into_bytes().into()
@@ -157,7 +167,10 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(input.len());
     for &b in input {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -166,23 +179,22 @@ pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     out
 }
 
-/// Decodes `%XX` escapes (malformed escapes are kept literally). `plus_as_space` is for form bodies.
+/// Decodes `%XX` escapes (malformed escapes are kept literally). `plus_as_space` is for form
+/// bodies.
 pub fn percent_decode(input: &str, plus_as_space: bool) -> Vec<u8> {
     let b = input.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' if plus_as_space => out.push(b' '),
             c => out.push(c),
         }
@@ -200,14 +212,18 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// Splits `a=1&b=2` into decoded pairs (a missing `=` gives an empty value; empty pieces are skipped).
+/// Splits `a=1&b=2` into decoded pairs (a missing `=` gives an empty value; empty pieces are
+/// skipped).
 pub fn parse_pairs(input: &str, plus_as_space: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
     input
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k, plus_as_space), percent_decode(v, plus_as_space))
+            (
+                percent_decode(k, plus_as_space),
+                percent_decode(v, plus_as_space),
+            )
         })
         .collect()
 }
@@ -228,7 +244,11 @@ pub fn canonical_query(raw_query: &str) -> String {
         .map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false)))
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Trims a header value and collapses inner runs of whitespace to a single space.
@@ -268,7 +288,10 @@ pub fn canonical_request(
 
 /// The string to sign.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// Lowercase hex signature of a string to sign.
@@ -294,10 +317,16 @@ mod tests {
     #[test]
     fn aws_documentation_example() {
         let key = signing_key(SECRET, "20150830", "us-east-1", "iam");
-        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+        assert_eq!(
+            hex::encode(key),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
 
         let headers = vec![
-            ("content-type".to_string(), canonical_header_value("application/x-www-form-urlencoded; charset=utf-8")),
+            (
+                "content-type".to_string(),
+                canonical_header_value("application/x-www-form-urlencoded; charset=utf-8"),
+            ),
             ("host".to_string(), "iam.amazonaws.com".to_string()),
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
@@ -313,9 +342,19 @@ mod tests {
             cr,
             "GET\n/\nAction=ListUsers&Version=2010-05-08\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert_eq!(sha256_hex(cr.as_bytes()), "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
-        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/iam/aws4_request", &cr);
-        assert_eq!(signature(&key, &sts), "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+        assert_eq!(
+            sha256_hex(cr.as_bytes()),
+            "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
+        );
+        let sts = string_to_sign(
+            "20150830T123600Z",
+            "20150830/us-east-1/iam/aws4_request",
+            &cr,
+        );
+        assert_eq!(
+            signature(&key, &sts),
+            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
     }
 
     /// `get-vanilla` from the AWS SigV4 test suite.
@@ -325,10 +364,24 @@ mod tests {
             ("host".to_string(), "example.amazonaws.com".to_string()),
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
-        let cr = canonical_request("GET", "/", "", &headers, "host;x-amz-date", &sha256_hex(b""));
-        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request", &cr);
+        let cr = canonical_request(
+            "GET",
+            "/",
+            "",
+            &headers,
+            "host;x-amz-date",
+            &sha256_hex(b""),
+        );
+        let sts = string_to_sign(
+            "20150830T123600Z",
+            "20150830/us-east-1/service/aws4_request",
+            &cr,
+        );
         let key = signing_key(SECRET, "20150830", "us-east-1", "service");
-        assert_eq!(signature(&key, &sts), "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        assert_eq!(
+            signature(&key, &sts),
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
     }
 
     #[test]
@@ -339,7 +392,10 @@ mod tests {
         .expect("valid header");
         assert_eq!(a.access_key_id, "ASIAEXAMPLE");
         assert_eq!(a.scope(), "20150830/us-east-1/sts/aws4_request");
-        assert_eq!(a.signed_header_names().collect::<Vec<_>>(), ["content-type", "host", "x-amz-date"]);
+        assert_eq!(
+            a.signed_header_names().collect::<Vec<_>>(),
+            ["content-type", "host", "x-amz-date"]
+        );
         assert_eq!(a.signature, "abcdef");
         // v1 SDK style, no spaces after commas
         assert!(parse_authorization(

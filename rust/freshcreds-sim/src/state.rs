@@ -1,9 +1,10 @@
 //! Shared simulator state: the credential generations, the IMDS session tokens and the counters.
 //!
 //! * Generation 1 is issued when the simulator starts. A new generation is issued lazily when a
-//!   credentials request arrives at or after `expiration - rotate_before` (sim time), or at once by
-//!   a forced rotation. Only the newest generation is served by IMDS; older ones stay known to STS
-//!   (which answers `ExpiredToken` for them once they expire). At most [`MAX_GENERATIONS`] are kept.
+//!   credentials request arrives at or after `expiration - rotate_before` (sim time), or at once
+//!   by a forced rotation. Only the newest generation is served by IMDS; older ones stay known to
+//!   STS (which answers `ExpiredToken` for them once they expire). At most [`MAX_GENERATIONS`]
+//!   are kept.
 //! * IMDS session tokens expire on sim time; expired tokens are pruned whenever a token is issued.
 //! * Locks are `std::sync::Mutex`es held only for short, non-async sections; a poisoned lock is
 //!   recovered rather than propagated, so a request can never panic on it.
@@ -81,7 +82,11 @@ pub(crate) struct CredentialStore {
 impl CredentialStore {
     fn new(now: SystemTime, lifetime: Duration) -> CredentialStore {
         let first = new_credentials(1, now, lifetime, |_| false);
-        let mut store = CredentialStore { current: first.clone(), by_key: HashMap::new(), order: VecDeque::new() };
+        let mut store = CredentialStore {
+            current: first.clone(),
+            by_key: HashMap::new(),
+            order: VecDeque::new(),
+        };
         store.remember(first);
         store
     }
@@ -98,7 +103,9 @@ impl CredentialStore {
 
     fn rotate(&mut self, now: SystemTime, lifetime: Duration) -> IssuedCredentials {
         let by_key = &self.by_key;
-        let next = new_credentials(self.current.generation + 1, now, lifetime, |k| by_key.contains_key(k));
+        let next = new_credentials(self.current.generation + 1, now, lifetime, |k| {
+            by_key.contains_key(k)
+        });
         self.current = next.clone();
         self.remember(next.clone());
         next
@@ -159,7 +166,11 @@ impl Shared {
     pub fn credentials_for_serving(&self) -> IssuedCredentials {
         let now = self.clock.sim_now();
         let mut store = lock(&self.creds);
-        let rotate_at = store.current.expiration.checked_sub(self.rotate_before).unwrap_or(store.current.last_updated);
+        let rotate_at = store
+            .current
+            .expiration
+            .checked_sub(self.rotate_before)
+            .unwrap_or(store.current.last_updated);
         if now >= rotate_at {
             let next = store.rotate(now, self.lifetime);
             drop(store);
@@ -196,7 +207,10 @@ impl Shared {
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, exp| *exp > now);
         while tokens.len() >= MAX_TOKENS {
-            let oldest = tokens.iter().min_by_key(|(_, exp)| **exp).map(|(k, _)| k.clone());
+            let oldest = tokens
+                .iter()
+                .min_by_key(|(_, exp)| **exp)
+                .map(|(k, _)| k.clone());
             match oldest {
                 Some(k) => tokens.remove(&k),
                 None => break,
@@ -218,7 +232,9 @@ const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn random_string(len: usize, alphabet: &[u8]) -> String {
-    (0..len).map(|_| alphabet[fastrand::usize(..alphabet.len())] as char).collect()
+    (0..len)
+        .map(|_| alphabet[fastrand::usize(..alphabet.len())] as char)
+        .collect()
 }
 
 fn new_credentials(
@@ -248,7 +264,14 @@ fn new_credentials(
 /// A uuid-shaped random request id (`8-4-4-4-12` lowercase hex).
 pub fn request_id() -> String {
     let h = format!("{:032x}", fastrand::u128(..));
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -261,7 +284,10 @@ mod tests {
         let c = new_credentials(7, now, Duration::from_secs(3600), |_| false);
         assert_eq!(c.generation, 7);
         assert!(c.access_key_id.starts_with("ASIA") && c.access_key_id.len() == 20);
-        assert!(c.access_key_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(c
+            .access_key_id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         assert_eq!(c.secret_access_key.len(), 40);
         assert_eq!(c.session_token.len(), 300);
         assert_eq!(c.expiration, now + Duration::from_secs(3600));

@@ -56,7 +56,11 @@ pub struct StsError {
 
 impl StsError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
-        StsError { status, code, message: message.into() }
+        StsError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     fn incomplete(message: impl Into<String>) -> StsError {
         StsError::new(StatusCode::FORBIDDEN, "IncompleteSignature", message)
@@ -124,17 +128,29 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     let rid = request_id();
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST && parts.method != Method::GET {
-        let err = StsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and POST are supported.");
+        let err = StsError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "Only GET and POST are supported.",
+        );
         return error_response(shared, &rid, err);
     }
     let body = match read_body(body, &parts.headers, MAX_BODY).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             let msg = format!("Request body must not exceed {MAX_BODY} bytes.");
-            return error_response(shared, &rid, StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg));
+            return error_response(
+                shared,
+                &rid,
+                StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg),
+            );
         }
         Err(BodyError::Failed) => {
-            let err = StsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "The request body could not be read.");
+            let err = StsError::new(
+                StatusCode::BAD_REQUEST,
+                "MalformedInput",
+                "The request body could not be read.",
+            );
             return error_response(shared, &rid, err);
         }
     };
@@ -152,21 +168,36 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Runs checks 1–6 and returns the generation that signed the request.
-pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<IssuedCredentials, StsError> {
+pub(crate) fn verify(
+    shared: &Shared,
+    parts: &Parts,
+    body: &[u8],
+) -> Result<IssuedCredentials, StsError> {
     // 1. Authorization present and well formed.
     let mut auths = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(auth_value) = auths.next() else {
-        return Err(StsError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token"));
+        return Err(StsError::new(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        ));
     };
     if auths.next().is_some() {
-        return Err(StsError::incomplete("Authorization header appears more than once."));
+        return Err(StsError::incomplete(
+            "Authorization header appears more than once.",
+        ));
     }
     let auth_value = auth_value
         .to_str()
         .map_err(|_| StsError::incomplete("Authorization header contains invalid characters."))?;
     let auth = sigv4::parse_authorization(auth_value).map_err(StsError::incomplete)?;
-    if !auth.signed_header_names().any(|h| h.eq_ignore_ascii_case("host")) {
-        return Err(StsError::incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+    if !auth
+        .signed_header_names()
+        .any(|h| h.eq_ignore_ascii_case("host"))
+    {
+        return Err(StsError::incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
     }
     let Some(amz_date_str) = header_str(&parts.headers, "x-amz-date") else {
         return Err(StsError::incomplete(
@@ -183,7 +214,9 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Issu
     check_skew(amz_date_str, signed_at, shared.clock.real_now())?;
 
     // 3. Known access key id.
-    let creds = shared.find_credentials(&auth.access_key_id).ok_or_else(StsError::invalid_token)?;
+    let creds = shared
+        .find_credentials(&auth.access_key_id)
+        .ok_or_else(StsError::invalid_token)?;
 
     // 4. Scope and signature.
     let date_part = amz_date_str.get(0..8).unwrap_or("");
@@ -194,7 +227,9 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Issu
         )));
     }
     if auth.service != "sts" {
-        return Err(StsError::mismatch("Credential should be scoped to correct service: 'sts'. "));
+        return Err(StsError::mismatch(
+            "Credential should be scoped to correct service: 'sts'. ",
+        ));
     }
     if auth.terminator != "aws4_request" {
         return Err(StsError::mismatch(format!(
@@ -206,7 +241,9 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Issu
     let payload_hash = match header_str(&parts.headers, "x-amz-content-sha256") {
         Some(h) if h.eq_ignore_ascii_case(&body_hash) => h.to_string(),
         Some(_) => {
-            return Err(StsError::mismatch("The provided 'x-amz-content-sha256' header does not match what was computed."))
+            return Err(StsError::mismatch(
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ))
         }
         None => body_hash,
     };
@@ -231,8 +268,16 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Issu
         &auth.signed_headers,
         &payload_hash,
     );
-    let key = sigv4::signing_key(&creds.secret_access_key, &auth.date, &auth.region, &auth.service);
-    let expected = sigv4::signature(&key, &sigv4::string_to_sign(amz_date_str, &auth.scope(), &canonical));
+    let key = sigv4::signing_key(
+        &creds.secret_access_key,
+        &auth.date,
+        &auth.region,
+        &auth.service,
+    );
+    let expected = sigv4::signature(
+        &key,
+        &sigv4::string_to_sign(amz_date_str, &auth.scope(), &canonical),
+    );
     if !sigv4::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(StsError::mismatch(SIGNATURE_MISMATCH));
     }
@@ -256,7 +301,11 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Issu
 }
 
 /// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (real time).
-pub fn check_skew(amz_date_str: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), StsError> {
+pub fn check_skew(
+    amz_date_str: &str,
+    signed_at: SystemTime,
+    now: SystemTime,
+) -> Result<(), StsError> {
     let earliest = now.checked_sub(MAX_SKEW).unwrap_or(now);
     let latest = now.checked_add(MAX_SKEW).unwrap_or(now);
     if signed_at < earliest {
@@ -283,7 +332,11 @@ fn check_action(parts: &Parts, body: &[u8]) -> Result<(), StsError> {
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if is_form {
         params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
     }
@@ -296,7 +349,11 @@ fn check_action(parts: &Parts, body: &[u8]) -> Result<(), StsError> {
     let version = param("Version");
     let shown_version = version.clone().unwrap_or_else(|| API_VERSION.to_string());
     match param("Action") {
-        None => Err(StsError::new(StatusCode::BAD_REQUEST, "InvalidAction", "Missing required parameter: Action")),
+        None => Err(StsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "Missing required parameter: Action",
+        )),
         Some(action) if action == "GetCallerIdentity" && shown_version == API_VERSION => Ok(()),
         Some(action) => Err(StsError::new(
             StatusCode::BAD_REQUEST,
@@ -319,9 +376,21 @@ mod tests {
         assert_eq!(err.message, "Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z (20150830T124600Z - 5 min.)");
         let future = parse_amz_date("20150830T130000Z").expect("date");
         let err = check_skew("20150830T130000Z", future, now).expect_err("too new");
-        assert!(err.message.contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
-        assert!(check_skew("20150830T125100Z", parse_amz_date("20150830T125100Z").expect("date"), now).is_ok());
-        assert!(check_skew("20150830T124100Z", parse_amz_date("20150830T124100Z").expect("date"), now).is_ok());
+        assert!(err
+            .message
+            .contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
+        assert!(check_skew(
+            "20150830T125100Z",
+            parse_amz_date("20150830T125100Z").expect("date"),
+            now
+        )
+        .is_ok());
+        assert!(check_skew(
+            "20150830T124100Z",
+            parse_amz_date("20150830T124100Z").expect("date"),
+            now
+        )
+        .is_ok());
     }
 
     #[test]
