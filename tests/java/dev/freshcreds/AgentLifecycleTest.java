@@ -94,6 +94,26 @@ public class AgentLifecycleTest {
     }
 
     @Test(timeout = 60_000)
+    public void invalidateMakesTheNextCallAskNativeCode() {
+        FreshcredsAgent agent = simAgent().build();
+        try {
+            CredentialsSnapshot first = agent.currentSnapshot();
+            agent.invalidate("ASIANOTTHEONEINUSE00");
+            assertTrue("an unrelated access key id changes nothing", first == agent.currentSnapshot());
+            agent.invalidate(first.accessKeyId());
+            CredentialsSnapshot next = agent.currentSnapshot();
+            assertTrue("new snapshot after invalidate: " + first + " then " + next,
+                    next.generation() > first.generation());
+            CredentialsSnapshot forced = agent.refresh();
+            assertTrue("refresh gives the same or a newer generation: " + next + " then " + forced,
+                    forced.generation() >= next.generation());
+            assertTrue(forced == agent.currentSnapshot());
+        } finally {
+            agent.close();
+        }
+    }
+
+    @Test(timeout = 60_000)
     public void doubleCloseIsFine() {
         FreshcredsAgent agent = simAgent().build();
         agent.currentSnapshot();

@@ -8,7 +8,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.retry.RetryPolicy;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sts.StsClient;
@@ -52,7 +52,7 @@ public class SdkV2EndToEndTest {
                 .endpointOverride(URI.create(sim.baseUrl()))
                 .region(Region.US_EAST_1)
                 .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none())) // every failure is visible
+                .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry())) // every failure is visible
                 .credentialsProvider(credentials)
                 .build();
     }

@@ -189,16 +189,24 @@ public final class FreshcredsAgent implements AutoCloseable {
         return cause == null ? new AgentClosedException(CLOSED_MESSAGE) : new AgentClosedException(CLOSED_MESSAGE, cause);
     }
 
-    /** Publishes {@code fresh} unless a newer generation is already published; returns the newest. */
+    /**
+     * Publishes {@code fresh} unless the published snapshot is of a newer generation, or of the same
+     * generation and still usable (then the published object is kept, so callers see one stable
+     * object per snapshot). Returns the snapshot the caller should use.
+     */
     private CredentialsSnapshot publish(CredentialsSnapshot fresh) {
         if (fresh == null) {
             throw new FreshcredsException("native code returned no credentials");
         }
         while (true) {
             CredentialsSnapshot cur = current.get();
+            if (cur != null && cur.generation() >= fresh.generation()
+                    && clock.nanoTime() - cur.receivedAtNanos() < cur.validForNanos()) {
+                return cur;
+            }
             if (cur != null && cur.generation() > fresh.generation()) {
-                // A newer generation is already out; the one we got is valid too but older.
-                return clock.nanoTime() - cur.receivedAtNanos() < cur.validForNanos() ? cur : fresh;
+                // a newer generation is out but due for native code again: use what native code just gave
+                return fresh;
             }
             if (closed.get()) {
                 return fresh;
@@ -220,10 +228,7 @@ public final class FreshcredsAgent implements AutoCloseable {
                     if (snap.generation() > known) {
                         known = snap.generation();
                     }
-                    CredentialsSnapshot cur = current.get();
-                    if (cur == null || snap.generation() > cur.generation()) {
-                        publish(snap);
-                    }
+                    publish(snap);
                 }
             } catch (AgentClosedException e) {
                 return;

@@ -5,12 +5,13 @@ import dev.freshcreds.internal.NativeAgent;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URL;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -305,9 +306,20 @@ public final class NativeLibraryLoader {
             file = Files.createTempFile(dir, prefix, suffix);
             restrictToOwner(file.toFile(), false);
         }
+        // Write into the file just created (Files.copy with REPLACE_EXISTING would recreate it with
+        // default permissions).
         InputStream in = url.openStream();
         try {
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            try {
+                byte[] buf = new byte[64 * 1024];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    out.write(buf, 0, n);
+                }
+            } finally {
+                out.close();
+            }
         } finally {
             in.close();
         }

@@ -64,9 +64,19 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         if (c != null && c.snapshot == snap) {
             return c.credentials;
         }
-        AwsCredentials creds = snap.sessionToken() != null
-                ? new BasicSessionCredentials(snap.accessKeyId(), snap.secretAccessKey(), snap.sessionToken())
-                : new BasicAwsCredentials(snap.accessKeyId(), snap.secretAccessKey());
+        AwsCredentials creds;
+        if (snap.sessionToken() != null) {
+            AwsSessionCredentials.Builder b = AwsSessionCredentials.builder()
+                    .accessKeyId(snap.accessKeyId())
+                    .secretAccessKey(snap.secretAccessKey())
+                    .sessionToken(snap.sessionToken());
+            if (snap.hasExpiration()) {
+                b.expirationTime(Instant.ofEpochMilli(snap.expirationEpochMillis()));
+            }
+            creds = b.build();
+        } else {
+            creds = AwsBasicCredentials.create(snap.accessKeyId(), snap.secretAccessKey());
+        }
         cached = new Cached(snap, creds);
         return creds;
     }
