@@ -11,6 +11,9 @@ pub fn init() {
         let filter = tracing_subscriber::EnvFilter::try_from_env("FRESHCREDS_LOG")
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         // Another library in the process may have set a global subscriber already: keep theirs.
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .try_init();
     });
 }
