@@ -401,3 +401,61 @@ fn describe_send_error(e: &reqwest::Error, timeout: Duration) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn build(env: Env) -> Result<ImdsClient, CredentialsError> {
+        ImdsClient::builder().env(env).build(Arc::new(SystemClock))
+    }
+
+    #[test]
+    fn the_article_s_environment_knobs_are_honoured() {
+        let client = build(Env::from_pairs([
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1234/"),
+            ("AWS_METADATA_SERVICE_TIMEOUT", "10"),
+            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5"),
+        ]))
+        .expect("valid");
+        assert_eq!(client.endpoint(), "http://127.0.0.1:1234");
+        assert_eq!(client.attempt_timeout, Duration::from_secs(10));
+        assert_eq!(client.max_attempts, 5);
+    }
+
+    #[test]
+    fn options_win_over_the_environment() {
+        let client = ImdsClient::builder()
+            .env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"), ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5")]))
+            .endpoint("http://127.0.0.1:2")
+            .max_attempts(2)
+            .build(Arc::new(SystemClock))
+            .expect("valid");
+        assert_eq!(client.endpoint(), "http://127.0.0.1:2");
+        assert_eq!(client.max_attempts, 2);
+    }
+
+    #[test]
+    fn imds_can_be_disabled_from_the_environment() {
+        let error = build(Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "true")])).expect_err("disabled");
+        assert!(matches!(error, CredentialsError::ImdsDisabled));
+        assert!(!error.is_recoverable());
+        assert!(build(Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "false")])).is_ok());
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable_and_the_fix() {
+        for (name, value, expected) in [
+            ("AWS_METADATA_SERVICE_TIMEOUT", "soon", "AWS_METADATA_SERVICE_TIMEOUT='soon'"),
+            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "many", "AWS_METADATA_SERVICE_NUM_ATTEMPTS='many'"),
+            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "0", "out of range"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "metadata address", "not a URL"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://127.0.0.1", "not an http(s) URL"),
+        ] {
+            let error = build(Env::from_pairs([(name, value)])).expect_err(value);
+            assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{error:?}");
+            assert!(error.to_string().contains(expected), "{name}={value}: {error}");
+        }
+    }
+}
