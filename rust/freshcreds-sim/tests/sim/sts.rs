@@ -24,9 +24,10 @@ async fn good_request_is_answered_with_the_caller_identity() {
         .expect("request id")
         .to_string();
     assert_eq!(rid.len(), 36);
-    assert!(r.body.starts_with(
-        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-    ));
+    assert!(r.body.starts_with(&format!(
+        "<GetCallerIdentityResponse xmlns=\"{}\">",
+        freshcreds_sim::sts::NAMESPACE
+    )));
     assert_eq!(
         between(&r.body, "<Arn>", "</Arn>").as_deref(),
         Some("arn:aws:sts::123456789012:assumed-role/freshcreds-demo-role/i-0123456789abcdef0")
@@ -113,9 +114,10 @@ async fn tampered_body_does_not_match() {
         "The request signature we calculated does not match the signature you provided."
     ));
     assert!(r.body.contains("<Type>Sender</Type>"));
-    assert!(r
-        .body
-        .starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+    assert!(r.body.starts_with(&format!(
+        "<ErrorResponse xmlns=\"{}\">",
+        freshcreds_sim::sts::NAMESPACE
+    )));
     assert_eq!(r.header("content-type"), Some("text/xml"));
     assert!(r.header("x-amzn-requestid").is_some());
 
