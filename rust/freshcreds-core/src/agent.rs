@@ -21,6 +21,7 @@ use crate::env::Env;
 use crate::error::CredentialsError;
 use crate::imds::{ImdsClient, ImdsCredentialsProvider};
 use crate::runtime::runtime;
+use crate::skew::{SkewCorrectedClock, SkewEstimator};
 
 /// Credentials plus how long they may be used without asking the agent again.
 #[derive(Debug, Clone)]
@@ -70,6 +71,7 @@ pub struct Agent {
     signal: Arc<Signal>,
     imds: Option<Arc<ImdsClient>>,
     refresher: tokio::task::JoinHandle<()>,
+    skew: Arc<SkewEstimator>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -85,13 +87,17 @@ impl Agent {
     }
 
     pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
-        let clock: Arc<dyn Clock> = match options.compressed_clock {
+        let base: Arc<dyn Clock> = match options.compressed_clock {
             Some((origin, scale)) => Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
                 CredentialsError::invalid_config("clock.scale must be a number >= 1", "Use the simulator's time scale.")
             })?),
             None => Arc::new(SystemClock),
         };
-        let mut imds = ImdsClient::builder().env(env);
+        // Skew is measured against the host's wall clock (what the SDKs sign with); expiry is
+        // judged on the agent's clock corrected by it.
+        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock)));
+        let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone()));
+        let mut imds = ImdsClient::builder().env(env).skew_estimator(skew.clone());
         if let Some(e) = &options.endpoint {
             imds = imds.endpoint(e.clone());
         }
@@ -114,7 +120,9 @@ impl Agent {
         }
         let provider = provider.build(client.clone())?;
         let config = CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() };
-        Self::start(Arc::new(provider), clock, config, Some(client))
+        let mut agent = Self::start(Arc::new(provider), clock, config, Some(client))?;
+        agent.skew = skew;
+        Ok(agent)
     }
 
     /// Starts an agent over any source.
@@ -131,7 +139,8 @@ impl Agent {
             CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))),
         );
         let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
-        Ok(Agent { cache, clock, signal, imds, refresher })
+        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock)));
+        Ok(Agent { cache, clock, signal, imds, refresher, skew })
     }
 
     pub fn is_closed(&self) -> bool {
@@ -210,6 +219,22 @@ impl Agent {
         Snapshot { credentials, generation, valid_for }
     }
 
+    /// Feeds one AWS `Date` observation taken by a caller (the SDK hooks): the server's date and
+    /// when, on this host's wall clock, the request was sent and answered (all epoch millis).
+    pub fn record_server_time(&self, server_date_ms: i64, sent_ms: i64, received_ms: i64) -> Result<bool, CredentialsError> {
+        self.ensure_open()?;
+        let at = |ms: i64| match u64::try_from(ms) {
+            Ok(ms) => Ok(std::time::UNIX_EPOCH + Duration::from_millis(ms)),
+            Err(_) => Err(CredentialsError::invalid_config(format!("{ms} is not a time after 1970"), "Pass epoch milliseconds.")),
+        };
+        Ok(self.skew.record(at(server_date_ms)?, at(sent_ms)?, at(received_ms)?))
+    }
+
+    /// AWS time minus this host's wall clock, in milliseconds (0 before any sample).
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.skew.offset_ms()
+    }
+
     /// Stops the refresher and wakes every waiter. Idempotent.
     pub fn close(&self) {
         self.signal.close();
@@ -221,6 +246,7 @@ impl Agent {
         let stats = self.cache.stats();
         let current = self.cache.peek();
         let imds = self.imds.as_ref().map(|c| c.stats()).unwrap_or_default();
+        let skew = self.skew.estimate();
         serde_json::json!({
             "source": self.cache.source_name(),
             "generation": stats.generation,
@@ -235,6 +261,13 @@ impl Agent {
             "expiration": current.as_ref().and_then(|c| c.expiration()).map(crate::cache::format_time),
             "advisoryWindowSeconds": self.cache.advisory_window().map(|w| w.as_secs()),
             "lastError": stats.last_error,
+            "clockSkew": {
+                "offsetMillis": skew.offset_ms,
+                "samples": skew.samples.len(),
+                "lastChangedEpochMillis": skew.last_changed
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_millis() as u64),
+            },
             "closed": self.is_closed(),
         })
         .to_string()

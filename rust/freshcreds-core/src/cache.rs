@@ -132,6 +132,9 @@ struct Cached {
     advisory_window: Duration,
     /// When the advisory window opens (or half-life for credentials shorter than the window).
     refresh_due: Option<SystemTime>,
+    /// How long after `refresh_due` the background refresher waits: a random part of the window,
+    /// so that a fleet whose credentials were issued together does not refresh in step.
+    fleet_jitter: Duration,
 }
 
 enum Decision {
@@ -293,7 +296,8 @@ impl CredentialsCache {
                 (window, Some(due))
             }
         };
-        Cached { credentials, advisory_window, refresh_due }
+        let fleet_jitter = backoff::uniform(Duration::ZERO, (advisory_window / 5).min(Duration::from_secs(300)));
+        Cached { credentials, advisory_window, refresh_due, fleet_jitter }
     }
 
     fn complete(&self, fetched: Result<Credentials, CredentialsError>) -> Outcome {
@@ -393,7 +397,8 @@ impl CredentialsCache {
         self.lock().cached.as_ref().map(|c| c.advisory_window)
     }
 
-    /// When the refresher should next look: the advisory window's start, the end of a refresh
+    /// When the refresher should next look: the advisory window's start (plus the fleet jitter),
+    /// the end of a refresh
     /// backoff or a recheck delay, or now when credentials were invalidated. `None` when nothing
     /// is cached (the first load is a caller's).
     pub fn next_refresh_at(&self) -> Option<SystemTime> {
@@ -403,7 +408,7 @@ impl CredentialsCache {
             return Some(state.backoff_until.unwrap_or(SystemTime::UNIX_EPOCH));
         }
         let due = cached.refresh_due?;
-        let mut at = due;
+        let mut at = due + cached.fleet_jitter;
         for later in [state.backoff_until, state.recheck_after].into_iter().flatten() {
             at = at.max(later);
         }

@@ -8,6 +8,7 @@
 //!   (advisory/mandatory windows, static stability, refresh backoff, error cache, invalidation).
 //! * [`agent`]: a cache plus a background refresher on a shared tokio runtime, with a
 //!   generation signal that lets callers wait for new credentials instead of polling.
+//! * [`skew`]: clock-skew detection from `Date` headers, and the corrected clock the cache uses.
 //! * [`config`]: options by name, as the JNI and C bridges hand them over, with environment fallback.
 
 pub mod agent;
@@ -20,6 +21,7 @@ pub mod env;
 pub mod error;
 pub mod imds;
 pub mod runtime;
+pub mod skew;
 
 pub use agent::{Agent, Snapshot};
 pub use cache::{CacheConfig, CredentialsCache, ProvideCredentials};

@@ -169,3 +169,29 @@ fn to_java<'local>(env: &mut Env<'local>, snapshot: &Snapshot) -> Result<JObject
     )?;
     Ok(object)
 }
+
+/// Feeds one AWS `Date` observation from an SDK hook to the clock-skew estimator.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_recordServerTime<'caller>(
+    mut env: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    handle: jlong,
+    server_date_epoch_millis: jlong,
+    request_sent_epoch_millis: jlong,
+    response_received_epoch_millis: jlong,
+) {
+    entry(&mut env, "recordServerTime", |_env| {
+        registry::get(handle)?.record_server_time(server_date_epoch_millis, request_sent_epoch_millis, response_received_epoch_millis)?;
+        Ok(())
+    })
+}
+
+/// AWS time minus this host's wall clock, in milliseconds (0 before any sample).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_clockOffsetMillis<'caller>(
+    mut env: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    handle: jlong,
+) -> jlong {
+    entry(&mut env, "clockOffsetMillis", |_env| Ok(registry::get(handle)?.clock_offset_ms()))
+}

@@ -22,6 +22,7 @@ use crate::backoff;
 use crate::clock::Clock;
 use crate::env::Env;
 use crate::error::{human_duration, CredentialsError};
+use crate::skew::SkewEstimator;
 
 /// The largest body the client reads from IMDS.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,6 +43,7 @@ pub struct ImdsClient {
     clock: Arc<dyn Clock>,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     stats: std::sync::Mutex<ImdsStats>,
+    skew: Option<Arc<SkewEstimator>>,
 }
 
 /// Request counters (no secrets).
@@ -71,6 +73,7 @@ pub struct ImdsClientBuilder {
     max_attempts: Option<u32>,
     disabled: Option<bool>,
     env: Option<Env>,
+    skew: Option<Arc<SkewEstimator>>,
 }
 
 impl ImdsClientBuilder {
@@ -92,6 +95,11 @@ impl ImdsClientBuilder {
     }
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.disabled = Some(disabled);
+        self
+    }
+    /// Feeds every response's `Date` header to this estimator.
+    pub fn skew_estimator(mut self, skew: Arc<SkewEstimator>) -> Self {
+        self.skew = Some(skew);
         self
     }
     /// Where unset options fall back to (the process environment by default).
@@ -170,6 +178,7 @@ impl ImdsClientBuilder {
             clock,
             token: tokio::sync::Mutex::new(None),
             stats: Default::default(),
+            skew: self.skew,
         })
     }
 }
@@ -215,6 +224,11 @@ impl ImdsClient {
 
     pub fn endpoint(&self) -> &str {
         self.endpoint.as_str().trim_end_matches('/')
+    }
+
+    /// The clock the client (and its credentials source) judges time on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     pub fn stats(&self) -> ImdsStats {
@@ -330,7 +344,12 @@ impl ImdsClient {
             None => request.header(TOKEN_TTL_HEADER, self.token_ttl.as_secs().to_string()),
         };
         self.count(|s| if is_token_request { s.token_requests += 1 } else { s.metadata_requests += 1 });
+        let sent = self.skew.as_ref().map(|s| s.host_now());
         let mut response = request.send().await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
+        if let (Some(skew), Some(sent)) = (&self.skew, sent) {
+            let date = response.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok());
+            skew.record_header(date, sent, skew.host_now());
+        }
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
             return Err(AttemptError::Unauthorized);

@@ -4,12 +4,17 @@
 //! once per token TTL, a token PUT. The role name is remembered after discovery and discovered
 //! again only if IMDS stops knowing it (a new instance profile).
 //!
+//! During an AWS-side outage IMDS can hand out credentials whose `Expiration` has already passed.
+//! As the AWS SDKs do, they are then used for a little longer (5 to 10 minutes from now, with a
+//! warning in the log) rather than refused, since AWS may still accept them and nothing better is
+//! to be had; the cache keeps asking IMDS for new ones meanwhile.
+//!
 //! The credentials document must be JSON with `Code` = `Success` and non-empty `AccessKeyId`,
 //! `SecretAccessKey`, `Token` and an RFC 3339 `Expiration`; anything else is a typed
 //! [`CredentialsError::InvalidResponse`] that says which part was wrong, never what the body held.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -92,10 +97,11 @@ impl ImdsCredentialsProvider {
             }
             other => other?,
         };
-        parse_credentials(&body).map_err(|problem| CredentialsError::InvalidResponse {
+        let credentials = parse_credentials(&body).map_err(|problem| CredentialsError::InvalidResponse {
             endpoint: self.client.endpoint().to_string(),
             problem,
-        })
+        })?;
+        Ok(extend_if_expired(credentials, self.client.clock().now()))
     }
 }
 
@@ -139,6 +145,29 @@ pub fn parse_credentials(body: &str) -> Result<Credentials, String> {
         format!("Expiration '{shown}' is not an RFC 3339 time")
     })?;
     Ok(Credentials::new(access_key_id, secret, Some(token.to_string()), Some(expiration), "imds"))
+}
+
+/// Credentials IMDS served already expired get 5–10 more minutes (see the module docs).
+fn extend_if_expired(credentials: Credentials, now: SystemTime) -> Credentials {
+    match credentials.expiration() {
+        Some(expiry) if expiry <= now => {
+            let extension = crate::backoff::uniform(Duration::from_secs(300), Duration::from_secs(600));
+            tracing::warn!(
+                access_key_id = %credentials.key_id_for_logs(),
+                extended_by = ?extension,
+                "IMDS served credentials that have already expired (this happens during AWS-side outages); \
+                 using them a little longer and retrying for new ones"
+            );
+            Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                credentials.session_token().map(str::to_string),
+                Some(now + extension),
+                credentials.source(),
+            )
+        }
+        _ => credentials,
+    }
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {
