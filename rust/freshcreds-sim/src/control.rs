@@ -4,14 +4,21 @@
 //! | --- | --- |
 //! | `GET /_sim/stats` | [`crate::Stats`] |
 //! | `POST /_sim/rotate` | forces a new credential generation, answers the stats |
+//! | `POST /_sim/revoke` | revokes the current generation (STS: `ExpiredToken` for it from now on) and issues the next one; answers the stats |
 //! | `POST /_sim/reset-stats` | zeroes every counter (not the generation), answers the stats |
 //! | `GET /_sim/clock` | [`ClockInfo`] |
 //! | `GET /_sim/faults` | the current [`crate::FaultsConfig`] |
 //! | `POST /_sim/faults` | replaces all faults with the body, a JSON object (`{}` or an empty body clears them); answers them |
+//! | `PATCH /_sim/faults` | changes only the fields in the body, a [`crate::FaultsPatch`] (`null` resets a field); answers all faults |
+//! | `GET /_sim/script` | [`crate::script::ScriptStatus`] |
+//! | `POST /_sim/script` | starts a [`crate::script::Script`] (replacing a running one); answers its status |
+//! | `DELETE /_sim/script` | cancels the running script (applied faults stay); answers its status |
 //!
-//! A faults body with unknown fields, a non-object, or a status outside 200..=599 → 400 (and
-//! nothing changes). A known path with the wrong method → 405; an unknown path → 404. The control
-//! API never exposes secrets or tokens.
+//! A faults or script body with unknown fields, a non-object, a status outside 200..=599, a skew
+//! beyond ±1 year or bad step times → 400 (and nothing changes). A known path with the wrong
+//! method → 405; an unknown path → 404. The control API never exposes secrets or tokens.
+
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW};
@@ -19,17 +26,23 @@ use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::epoch_millis;
-use crate::faults::FaultsConfig;
+use crate::faults::{FaultsConfig, FaultsPatch};
+use crate::script::{Script, ScriptRunner};
 use crate::server::{json, read_body, BodyError, Resp, MAX_BODY};
-use crate::state::Shared;
+use crate::state::{shift, Shared};
 
 /// `GET /_sim/clock`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClockInfo {
+    /// The credential timeline: the compressed clock + `aws_clock_skew_ms` (unscaled).
     pub sim_now_epoch_millis: i64,
     pub origin_epoch_millis: i64,
     pub time_scale: f64,
+    /// The host's real clock.
     pub real_now_epoch_millis: i64,
+    /// AWS time: real now + `aws_clock_skew_ms`.
+    pub aws_now_epoch_millis: i64,
+    pub aws_clock_skew_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -43,25 +56,40 @@ fn error(status: StatusCode, msg: impl Into<String>) -> Resp {
 
 pub(crate) fn clock_info(shared: &Shared) -> ClockInfo {
     let real = shared.clock.real_now();
+    let skew = shared.faults.aws_clock_skew_ms();
     ClockInfo {
-        sim_now_epoch_millis: epoch_millis(shared.clock.to_sim(real)),
+        sim_now_epoch_millis: epoch_millis(shift(shared.clock.to_sim(real), skew)),
         origin_epoch_millis: epoch_millis(shared.clock.origin()),
         time_scale: shared.clock.scale(),
         real_now_epoch_millis: epoch_millis(real),
+        aws_now_epoch_millis: epoch_millis(shift(real, skew)),
+        aws_clock_skew_ms: skew,
     }
 }
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
+pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let allowed = match path.as_str() {
         "/_sim/stats" | "/_sim/clock" => (Method::GET, "GET"),
-        "/_sim/rotate" | "/_sim/reset-stats" => (Method::POST, "POST"),
+        "/_sim/rotate" | "/_sim/revoke" | "/_sim/reset-stats" => (Method::POST, "POST"),
         "/_sim/faults" => {
             return match method {
                 Method::GET => json(StatusCode::OK, &shared.faults.get()),
                 Method::POST => set_faults(shared, req).await,
-                _ => not_allowed("GET, POST"),
+                Method::PATCH => patch_faults(shared, req).await,
+                _ => not_allowed("GET, POST, PATCH"),
+            }
+        }
+        "/_sim/script" => {
+            return match method {
+                Method::GET => script_status(shared),
+                Method::POST => start_script(shared, req).await,
+                Method::DELETE => {
+                    shared.script.cancel();
+                    script_status(shared)
+                }
+                _ => not_allowed("GET, POST, DELETE"),
             }
         }
         _ => {
@@ -81,6 +109,10 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
             shared.rotate_now();
             json(StatusCode::OK, &shared.stats())
         }
+        "/_sim/revoke" => {
+            shared.revoke_current();
+            json(StatusCode::OK, &shared.stats())
+        }
         _ => {
             shared.reset_stats();
             json(StatusCode::OK, &shared.stats())
@@ -95,31 +127,69 @@ fn not_allowed(allow: &'static str) -> Resp {
     resp
 }
 
-async fn set_faults(shared: &Shared, req: Request<Incoming>) -> Resp {
+/// Reads a JSON object body into `T`; an empty (or all-whitespace) body is `T::default()`.
+async fn json_body<T: serde::de::DeserializeOwned + Default>(
+    req: Request<Incoming>,
+    what: &str,
+) -> Result<T, Resp> {
     let (parts, body) = req.into_parts();
     let body = match read_body(body, &parts.headers, MAX_BODY).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
-        Err(BodyError::Failed) => return error(StatusCode::BAD_REQUEST, "body could not be read"),
+        Err(BodyError::TooLarge) => {
+            return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"))
+        }
+        Err(BodyError::Failed) => {
+            return Err(error(StatusCode::BAD_REQUEST, "body could not be read"))
+        }
     };
-    let cfg = if body.iter().all(u8::is_ascii_whitespace) {
-        FaultsConfig::default()
-    } else {
-        let parsed = serde_json::from_slice::<serde_json::Value>(&body).and_then(|v| {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice::<serde_json::Value>(&body)
+        .and_then(|v| {
             if v.is_object() {
-                serde_json::from_value::<FaultsConfig>(v)
+                serde_json::from_value::<T>(v)
             } else {
                 Err(serde::de::Error::custom("expected a JSON object"))
             }
-        });
-        match parsed {
-            Ok(cfg) => cfg,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad faults JSON: {e}")),
-        }
+        })
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad {what} JSON: {e}")))
+}
+
+async fn set_faults(shared: &Shared, req: Request<Incoming>) -> Resp {
+    let cfg = match json_body::<FaultsConfig>(req, "faults").await {
+        Ok(cfg) => cfg,
+        Err(resp) => return resp,
     };
     if let Err(e) = cfg.validate() {
         return error(StatusCode::BAD_REQUEST, e);
     }
     shared.faults.set(&cfg);
     json(StatusCode::OK, &shared.faults.get())
+}
+
+async fn patch_faults(shared: &Shared, req: Request<Incoming>) -> Resp {
+    let patch = match json_body::<FaultsPatch>(req, "faults").await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    match shared.faults.patch(&patch) {
+        Ok(now) => json(StatusCode::OK, &now),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+fn script_status(shared: &Shared) -> Resp {
+    json(StatusCode::OK, &shared.script.status(shared.clock.scale()))
+}
+
+async fn start_script(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
+    let script = match json_body::<Script>(req, "script").await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    match ScriptRunner::start(shared, script) {
+        Ok(()) => script_status(shared),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
 }

@@ -13,10 +13,15 @@
 //!     another role → 404;
 //!   * `/latest/meta-data/instance-id`, `/latest/meta-data/placement/region`,
 //!     `/latest/meta-data/placement/availability-zone` → fixed values; anything else → 404.
-//! * Faults ([`crate::Faults`]) apply before all of the above.
-//! * Counters: `token_puts` and `imds_gets` count every PUT of the token path / every GET under
-//!   `/latest`, whatever the outcome; `role_list_gets` and `credential_gets` count 200 answers;
-//!   `credential_gets_by_generation` counts real credential documents served per generation.
+//! * Faults ([`crate::Faults`]) apply before all of the above, in the order given in
+//!   [`crate::faults`]; `imds_down` closes the connection without an answer, `token_put_hang`
+//!   holds a token PUT for [`HANG`] (other connections are served meanwhile) and then closes it.
+//! * Counters: `imds_requests_total` counts every request under `/latest`; `token_puts` and
+//!   `imds_gets` count every PUT of the token path / every GET under `/latest`, whatever the
+//!   outcome (dropped and hung included); `imds_dropped`, `token_put_hangs` count those faults at
+//!   work, `imds_throttled` every 429 answer; `role_list_gets` and `credential_gets` count 200
+//!   answers; `credential_gets_by_generation` counts real credential documents served per
+//!   generation (expired-looking ones included, truncated ones not).
 
 use std::time::Duration;
 
@@ -25,8 +30,8 @@ use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, StatusCode};
 
 use crate::clock::rfc3339_seconds;
-use crate::server::{response, status_or_500, text, Resp};
-use crate::state::{IssuedCredentials, Shared};
+use crate::server::{response, status_or_500, text, DropConnection, Resp};
+use crate::state::{shift, IssuedCredentials, Shared};
 
 pub const TOKEN_PATH: &str = "/latest/api/token";
 pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
@@ -34,6 +39,10 @@ pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 pub const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 pub const MAX_TOKEN_TTL_SECONDS: u32 = 21_600;
 pub const INSTANCE_ID: &str = "i-0123456789abcdef0";
+/// How long the `token_put_hang` fault holds a token PUT before closing its connection.
+pub const HANG: Duration = Duration::from_secs(3600);
+/// How far in the (sim) past `serve_expired_credentials` puts `Expiration`: 5 minutes.
+pub const EXPIRED_BY_MS: i64 = 5 * 60 * 1000;
 
 /// EC2's HTML error page.
 fn error_page(status: StatusCode) -> Resp {
@@ -59,17 +68,44 @@ fn method_not_allowed(allow: &'static str) -> Resp {
     resp
 }
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
+pub(crate) async fn handle(
+    shared: &Shared,
+    req: Request<Incoming>,
+) -> Result<Resp, DropConnection> {
+    shared.count(|s| s.imds_requests_total += 1);
     let delay = shared.faults.imds_delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let is_token_put = req.uri().path() == TOKEN_PATH && req.method() == Method::PUT;
+    if is_token_put {
+        shared.count(|s| s.token_puts += 1);
+    } else if req.method() == Method::GET {
+        shared.count(|s| s.imds_gets += 1);
+    }
+    if shared.faults.imds_down() {
+        shared.count(|s| s.imds_dropped += 1);
+        return Err(DropConnection);
+    }
+    if is_token_put && shared.faults.token_put_hang() {
+        shared.count(|s| s.token_put_hangs += 1);
+        // Only this connection's task waits; the server is dropped (and this task aborted) when
+        // the simulator stops.
+        tokio::time::sleep(HANG).await;
+        return Err(DropConnection);
+    }
+    let resp = answer(shared, &req);
+    if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+        shared.count(|s| s.imds_throttled += 1);
+    }
+    Ok(resp)
+}
+
+fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
     let path = req.uri().path();
     let method = req.method();
-    if path == TOKEN_PATH && method == Method::PUT {
-        shared.count(|s| s.token_puts += 1);
-    } else if method == Method::GET {
-        shared.count(|s| s.imds_gets += 1);
+    if shared.faults.imds_throttle() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS);
     }
     if let Some(code) = shared.faults.imds_status_override() {
         let status = status_or_500(code);
@@ -83,7 +119,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     }
     if path == TOKEN_PATH {
         return if method == Method::PUT {
-            put_token(shared, &req)
+            put_token(shared, req)
         } else {
             method_not_allowed("PUT")
         };
@@ -146,18 +182,40 @@ fn credentials(shared: &Shared) -> Resp {
             status.canonical_reason().unwrap_or("Injected fault"),
         );
     }
-    if let Some(body) = shared.faults.credentials_body_override() {
-        shared.count(|s| s.credential_gets += 1);
-        return text(StatusCode::OK, body);
+    let truncate = shared.faults.credentials_truncate();
+    let body = match shared.faults.credentials_body_override() {
+        Some(body) => {
+            shared.count(|s| s.credential_gets += 1);
+            body
+        }
+        None => {
+            let mut creds = shared.credentials_for_serving();
+            shared.count(|s| {
+                s.credential_gets += 1;
+                if !truncate {
+                    *s.credential_gets_by_generation
+                        .entry(creds.generation)
+                        .or_insert(0) += 1;
+                }
+            });
+            if shared.faults.serve_expired_credentials() {
+                creds.expiration = shift(shared.sim_now(), -EXPIRED_BY_MS);
+            }
+            credentials_document(&creds)
+        }
+    };
+    let body = if truncate { first_half(body) } else { body };
+    text(StatusCode::OK, body)
+}
+
+/// The first half of `s` (by bytes, moved back to a character boundary).
+pub fn first_half(mut s: String) -> String {
+    let mut n = s.len() / 2;
+    while !s.is_char_boundary(n) {
+        n -= 1;
     }
-    let creds = shared.credentials_for_serving();
-    shared.count(|s| {
-        s.credential_gets += 1;
-        *s.credential_gets_by_generation
-            .entry(creds.generation)
-            .or_insert(0) += 1;
-    });
-    text(StatusCode::OK, credentials_document(&creds))
+    s.truncate(n);
+    s
 }
 
 fn json_str(s: &str) -> String {
@@ -198,5 +256,13 @@ mod tests {
         ] {
             assert_eq!(parse_ttl(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn halves() {
+        assert_eq!(first_half("abcd".into()), "ab");
+        assert_eq!(first_half("abc".into()), "a");
+        assert_eq!(first_half(String::new()), "");
+        assert_eq!(first_half("ééé".into()), "é"); // 6 bytes → 3 → back to 2
     }
 }

@@ -4,15 +4,23 @@
 //! * It binds **127.0.0.1 only** (port 0 = ephemeral). One port serves IMDSv2 (`/latest/…`, see
 //!   [`imds`]), STS (`/`, see [`sts`]) and a JSON control API (`/_sim/…`, see [`control`]).
 //! * Time: credential lifetimes, rotation and IMDS token TTLs run on a compressed **sim clock**,
-//!   `sim_now = origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4
-//!   request-time check (5 minutes) and the `Date` header use the real clock.
+//!   `origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4 request-time
+//!   check (5 minutes) and the `Date` header use **AWS time**, the real clock. The
+//!   `aws_clock_skew_ms` fault shifts AWS time (`aws_now = real_now + skew`) and the credential
+//!   timeline (`sim_now = compressed clock + skew`, the skew unscaled) but not IMDS token TTLs —
+//!   so a skew of −600000 makes this host's clock look 10 minutes fast.
 //! * Credentials: generation 1 is issued at start; IMDS rotates lazily — a credentials request at
 //!   or after `expiration - rotate_before` (sim) first issues a new generation.
 //!   [`Simulator::rotate_now`] or `POST /_sim/rotate` forces one. STS remembers old generations
 //!   (up to [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
+//!   [`Simulator::revoke_current`] or `POST /_sim/revoke` revokes the current generation
+//!   (`ExpiredToken` at once) and issues the next.
 //! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials, as
 //!   sent by the AWS SDKs for Java v1 and v2 with an endpoint override.
-//! * Faults ([`Faults`]) inject IMDS status codes, delays and bad credential bodies.
+//! * Faults ([`Faults`], table in [`faults`]) inject IMDS status codes, throttling, delays,
+//!   outages (connections closed), hung token PUTs, bad, truncated or expired-looking credential
+//!   documents and AWS clock skew. A [`Script`] ([`script`]) changes faults, revokes or rotates at
+//!   given sim times.
 //! * No request can make the server panic; bad input gets an error response.
 //! * Dropping the [`Simulator`] stops the server and closes its connections.
 //!
@@ -28,6 +36,7 @@ pub mod clock;
 pub mod control;
 pub mod faults;
 pub mod imds;
+pub mod script;
 mod server;
 pub mod sigv4;
 pub mod state;
@@ -43,7 +52,8 @@ use tokio::task::JoinHandle;
 
 pub use clock::SimClock;
 pub use control::ClockInfo;
-pub use faults::{Faults, FaultsConfig};
+pub use faults::{Faults, FaultsConfig, FaultsPatch};
+pub use script::{Script, ScriptStatus, ScriptStep};
 pub use state::{IssuedCredentials, Stats};
 
 /// The environment variable that turns on per-request logging to stderr (`1`).
@@ -152,6 +162,28 @@ impl Simulator {
         self.shared.rotate_now();
     }
 
+    /// Revokes the current generation — STS answers `ExpiredToken` for its token from now on,
+    /// even before it expires — and issues the next one, which IMDS serves at once.
+    pub fn revoke_current(&self) {
+        self.shared.revoke_current();
+    }
+
+    /// Starts a fault script (validated first; an invalid one changes nothing), replacing any
+    /// running one. Its times count from now. Must be called inside the simulator's tokio runtime.
+    pub fn run_script(&self, script: Script) -> Result<(), String> {
+        script::ScriptRunner::start(&self.shared, script)
+    }
+
+    /// The script's progress, as `GET /_sim/script`.
+    pub fn script_status(&self) -> ScriptStatus {
+        self.shared.script.status(self.shared.clock.scale())
+    }
+
+    /// Cancels the running script (faults it applied stay).
+    pub fn cancel_script(&self) {
+        self.shared.script.cancel();
+    }
+
     /// The generation IMDS serves now (without rotating).
     pub fn current_credentials(&self) -> IssuedCredentials {
         self.shared.current_credentials()
@@ -162,14 +194,21 @@ impl Simulator {
         &self.shared.faults
     }
 
-    /// The simulator's clock.
+    /// The simulator's compressed clock (without the `aws_clock_skew_ms` fault: the host's view).
     pub fn clock(&self) -> SimClock {
         self.shared.clock
     }
 
-    /// Sim now.
+    /// Sim now on the credential timeline: the compressed clock + `aws_clock_skew_ms` (unscaled).
+    /// Compare credential `Expiration`s with this.
     pub fn sim_now(&self) -> SystemTime {
-        self.shared.clock.sim_now()
+        self.shared.sim_now()
+    }
+
+    /// AWS's now: the real clock + `aws_clock_skew_ms`. The `Date` headers and the STS
+    /// request-time check use it.
+    pub fn aws_now(&self) -> SystemTime {
+        self.shared.aws_now()
     }
 
     /// The real time at which the simulator started (sim time = real time there).
@@ -185,6 +224,7 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
+        self.shared.script.cancel();
         self.task.abort();
     }
 }

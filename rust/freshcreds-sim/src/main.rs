@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! freshcreds-sim [--port N] [--time-scale F] [--lifetime-secs S] [--rotate-before-secs S]
-//!                [--role-name R] [--ignore-stdin]
+//!                [--role-name R] [--script FILE] [--ignore-stdin]
 //! ```
 //!
 //! Binds 127.0.0.1 only, then prints exactly one line to stdout and flushes it:
@@ -11,22 +11,25 @@
 //! stdin reaches EOF — so a parent that dies takes the simulator with it; `--ignore-stdin` turns
 //! the stdin watch off (for running it by hand in the background). Bad arguments → usage on stderr,
 //! exit status 2; failure to bind → exit status 1. `FRESHCREDS_SIM_LOG=1` logs one line per
-//! request to stderr.
+//! request to stderr. `--script FILE` starts a fault script (the JSON of `POST /_sim/script`, see
+//! `freshcreds_sim::script`) when the server starts, before the listening line is printed; an
+//! unreadable or invalid file → exit status 2.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use freshcreds_sim::{clock::epoch_millis, SimConfig, Simulator};
+use freshcreds_sim::{clock::epoch_millis, Script, SimConfig, Simulator};
 use serde::Serialize;
 
 const USAGE: &str = "usage: freshcreds-sim [--port N] [--time-scale F] [--lifetime-secs S] \
-[--rotate-before-secs S] [--role-name R] [--ignore-stdin]";
+[--rotate-before-secs S] [--role-name R] [--script FILE] [--ignore-stdin]";
 
 #[derive(Debug)]
 struct Args {
     cfg: SimConfig,
     watch_stdin: bool,
+    script: Option<String>,
 }
 
 fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
@@ -43,6 +46,7 @@ fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
     let mut cfg = SimConfig::default();
     let mut watch_stdin = true;
+    let mut script = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -79,11 +83,27 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
             "--lifetime-secs" => cfg.lifetime = parse_secs(&flag, &value()?)?,
             "--rotate-before-secs" => cfg.rotate_before = parse_secs(&flag, &value()?)?,
             "--role-name" => cfg.role_name = value()?,
+            "--script" => script = Some(value()?),
             other => return Err(format!("unknown argument: {other:?}")),
         }
     }
     cfg.validate().map_err(|e| e.to_string())?;
-    Ok(Some(Args { cfg, watch_stdin }))
+    Ok(Some(Args {
+        cfg,
+        watch_stdin,
+        script,
+    }))
+}
+
+/// Reads and validates a script file.
+fn load_script(path: &str) -> Result<Script, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--script {path}: {e}"))?;
+    let script: Script =
+        serde_json::from_str(&text).map_err(|e| format!("--script {path}: bad JSON: {e}"))?;
+    script
+        .validate()
+        .map_err(|e| format!("--script {path}: {e}"))?;
+    Ok(script)
 }
 
 #[derive(Serialize)]
@@ -187,6 +207,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let script = match args.script.as_deref().map(load_script).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("freshcreds-sim: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let log = args.cfg.log_requests;
     let mut signals = Signals::install();
     let sim = match Simulator::start(args.cfg).await {
@@ -196,6 +223,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(script) = script {
+        if let Err(e) = sim.run_script(script) {
+            eprintln!("freshcreds-sim: --script: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let clock = sim.clock();
     let line = Listening {
         event: "listening",
@@ -245,6 +278,7 @@ mod tests {
             "--rotate-before-secs=60.5",
             "--role-name",
             "r1",
+            "--script=s.json",
             "--ignore-stdin",
         ])
         .expect("ok")
@@ -254,6 +288,7 @@ mod tests {
         assert_eq!(a.cfg.lifetime, Duration::from_secs(3600));
         assert_eq!(a.cfg.rotate_before, Duration::from_millis(60_500));
         assert_eq!(a.cfg.role_name, "r1");
+        assert_eq!(a.script.as_deref(), Some("s.json"));
         assert!(!a.watch_stdin);
         assert!(parse(&["--help"]).expect("ok").is_none());
         assert!(parse(&[]).expect("ok").expect("args").watch_stdin);
@@ -272,6 +307,7 @@ mod tests {
             &["--rotate-before-secs", "x"],
             &["--role-name", "a/b"],
             &["--bind", "x"],
+            &["--script"],
             &["extra"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");

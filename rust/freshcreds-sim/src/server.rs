@@ -2,13 +2,17 @@
 //!
 //! * Routing: `/latest` and `/latest/...` → IMDS; `/_sim/...` → control API; `/` → STS;
 //!   anything else → 404.
-//! * Every response gets `Date` (real time, HTTP-date) and `Server: EC2ws`.
+//! * Every response gets `Date` (AWS time = real time + the `aws_clock_skew_ms` fault, HTTP-date)
+//!   and `Server: EC2ws`.
+//! * A handler can instead ask for the connection to be closed without any answer
+//!   ([`DropConnection`], used by the `imds_down` and `token_put_hang` faults): the service
+//!   returns an error, on which hyper closes the connection without writing a response.
 //! * Connections run in a `JoinSet` owned by the accept task, so aborting that task (dropping the
 //!   [`crate::Simulator`]) closes every connection too.
 //! * With logging on, one line per request goes to stderr: method, path (never the query string,
 //!   headers or bodies, so no secrets or tokens), status and, for STS, the outcome code.
 
-use std::convert::Infallible;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +35,18 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 pub const MAX_BODY: usize = 64 * 1024;
 /// How much of an oversized body is read and discarded before answering 413.
 const DRAIN_CAP: usize = 8 * 1024 * 1024;
+
+/// "Close this connection without answering."
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
 
 /// A short outcome note attached to a response for the request log (e.g. an STS error code).
 #[derive(Clone, Copy, Debug)]
@@ -118,25 +134,33 @@ pub(crate) async fn read_body(
     }
 }
 
-async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
+async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
     let path = req.uri().path();
     if path == "/latest" || path.starts_with("/latest/") {
         imds::handle(shared, req).await
     } else if path == "/_sim" || path.starts_with("/_sim/") {
-        control::handle(shared, req).await
+        Ok(control::handle(shared, req).await)
     } else if path == "/" {
-        sts::handle(shared, req).await
+        Ok(sts::handle(shared, req).await)
     } else {
-        text(StatusCode::NOT_FOUND, "Not Found")
+        Ok(text(StatusCode::NOT_FOUND, "Not Found"))
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
     let log = shared
         .log_requests
         .then(|| (req.method().clone(), req.uri().path().to_string()));
-    let mut resp = route(&shared, req).await;
-    let date = http_date(shared.clock.real_now());
+    let mut resp = match route(&shared, req).await {
+        Ok(resp) => resp,
+        Err(drop) => {
+            if let Some((method, path)) = log {
+                eprintln!("freshcreds-sim: {method} {path} dropped");
+            }
+            return Err(drop);
+        }
+    };
+    let date = http_date(shared.aws_now());
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(DATE, v);
     }

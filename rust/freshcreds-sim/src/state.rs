@@ -4,12 +4,18 @@
 //!   credentials request arrives at or after `expiration - rotate_before` (sim time), or at once
 //!   by a forced rotation. Only the newest generation is served by IMDS; older ones stay known to
 //!   STS (which answers `ExpiredToken` for them once they expire). At most [`MAX_GENERATIONS`]
-//!   are kept.
-//! * IMDS session tokens expire on sim time; expired tokens are pruned whenever a token is issued.
+//!   are kept. A revoked generation (`POST /_sim/revoke`,
+//!   [`crate::Simulator::revoke_current`]) gets `ExpiredToken` from STS at once; revoking also
+//!   issues the next generation.
+//! * Two clocks are derived from the [`SimClock`] and the `aws_clock_skew_ms` fault:
+//!   **AWS time** = real now + skew ([`crate::Simulator::aws_now`]) and the **credential timeline**
+//!   = compressed clock + skew, unscaled ([`crate::Simulator::sim_now`]).
+//! * IMDS session tokens expire on the compressed clock *without* the skew (a TTL is a duration
+//!   on the instance, not an AWS timestamp); expired tokens are pruned whenever a token is issued.
 //! * Locks are `std::sync::Mutex`es held only for short, non-async sections; a poisoned lock is
 //!   recovered rather than propagated, so a request can never panic on it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -18,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SimClock;
 use crate::faults::Faults;
+use crate::script::ScriptRunner;
 use crate::SimConfig;
 
 /// How many credential generations STS remembers.
@@ -71,12 +78,32 @@ pub struct Stats {
     pub sts_signature_does_not_match: u64,
     pub sts_invalid_client_token_id: u64,
     pub sts_other_errors: u64,
+    /// Every request under `/latest`, whatever the method or outcome (dropped and hung included).
+    pub imds_requests_total: u64,
+    /// IMDS answers with status 429 (the `imds_throttle` fault or any 429 status override).
+    pub imds_throttled: u64,
+    /// IMDS connections closed without an answer by the `imds_down` fault.
+    pub imds_dropped: u64,
+    /// Token PUTs held unanswered by the `token_put_hang` fault.
+    pub token_put_hangs: u64,
+    /// STS `ExpiredToken` answers given because the generation was revoked (these are also
+    /// counted in `sts_expired_token`).
+    pub sts_revoked_rejections: u64,
 }
 
 pub(crate) struct CredentialStore {
     current: IssuedCredentials,
     by_key: HashMap<String, IssuedCredentials>,
     order: VecDeque<String>,
+    /// Access key ids of revoked generations (a subset of `by_key`'s keys).
+    revoked: HashSet<String>,
+}
+
+/// What STS needs to know about a remembered generation.
+pub(crate) struct KnownCredentials {
+    pub creds: IssuedCredentials,
+    pub revoked: bool,
+    pub current: bool,
 }
 
 impl CredentialStore {
@@ -86,6 +113,7 @@ impl CredentialStore {
             current: first.clone(),
             by_key: HashMap::new(),
             order: VecDeque::new(),
+            revoked: HashSet::new(),
         };
         store.remember(first);
         store
@@ -97,6 +125,7 @@ impl CredentialStore {
         while self.order.len() > MAX_GENERATIONS {
             if let Some(old) = self.order.pop_front() {
                 self.by_key.remove(&old);
+                self.revoked.remove(&old);
             }
         }
     }
@@ -119,6 +148,7 @@ pub(crate) struct Shared {
     pub role_name: String,
     pub log_requests: bool,
     pub faults: Faults,
+    pub script: ScriptRunner,
     creds: Mutex<CredentialStore>,
     tokens: Mutex<HashMap<String, SystemTime>>,
     stats: Mutex<Stats>,
@@ -139,6 +169,7 @@ impl Shared {
             role_name: cfg.role_name.clone(),
             log_requests: cfg.log_requests,
             faults: Faults::default(),
+            script: ScriptRunner::default(),
             creds: Mutex::new(creds),
             tokens: Mutex::new(HashMap::new()),
             stats: Mutex::new(Stats::default()),
@@ -164,7 +195,7 @@ impl Shared {
     /// The credentials IMDS should serve now, rotating first if the current generation is within
     /// `rotate_before` of its expiration.
     pub fn credentials_for_serving(&self) -> IssuedCredentials {
-        let now = self.clock.sim_now();
+        let now = self.sim_now();
         let mut store = lock(&self.creds);
         let rotate_at = store
             .current
@@ -183,10 +214,34 @@ impl Shared {
 
     /// Forces a new generation.
     pub fn rotate_now(&self) -> IssuedCredentials {
-        let now = self.clock.sim_now();
+        let now = self.sim_now();
         let next = lock(&self.creds).rotate(now, self.lifetime);
         self.count(|s| s.rotations += 1);
         next
+    }
+
+    /// Revokes the current generation (STS answers `ExpiredToken` for it from now on) and issues
+    /// the next one, which IMDS serves at once. Returns the new generation.
+    pub fn revoke_current(&self) -> IssuedCredentials {
+        let now = self.sim_now();
+        let next = {
+            let mut store = lock(&self.creds);
+            let old = store.current.access_key_id.clone();
+            store.revoked.insert(old);
+            store.rotate(now, self.lifetime)
+        };
+        self.count(|s| s.rotations += 1);
+        next
+    }
+
+    /// AWS's now: real now + `aws_clock_skew_ms`.
+    pub fn aws_now(&self) -> SystemTime {
+        shift(self.clock.real_now(), self.faults.aws_clock_skew_ms())
+    }
+
+    /// The credential timeline: the compressed clock + `aws_clock_skew_ms` (unscaled).
+    pub fn sim_now(&self) -> SystemTime {
+        shift(self.clock.sim_now(), self.faults.aws_clock_skew_ms())
     }
 
     /// The current generation, without rotating.
@@ -194,9 +249,16 @@ impl Shared {
         lock(&self.creds).current.clone()
     }
 
-    /// Any remembered generation with this access key id.
-    pub fn find_credentials(&self, access_key_id: &str) -> Option<IssuedCredentials> {
-        lock(&self.creds).by_key.get(access_key_id).cloned()
+    /// Any remembered generation with this access key id, whether it is revoked and whether it
+    /// is the current one.
+    pub fn find_credentials(&self, access_key_id: &str) -> Option<KnownCredentials> {
+        let store = lock(&self.creds);
+        let creds = store.by_key.get(access_key_id)?.clone();
+        Some(KnownCredentials {
+            revoked: store.revoked.contains(access_key_id),
+            current: store.current.access_key_id == access_key_id,
+            creds,
+        })
     }
 
     /// Issues an IMDS session token valid for `ttl` of sim time.
@@ -225,6 +287,17 @@ impl Shared {
         let now = self.clock.sim_now();
         lock(&self.tokens).get(token).is_some_and(|exp| now < *exp)
     }
+}
+
+/// `t` shifted by `ms` milliseconds (either sign), saturating to `t` on overflow.
+pub fn shift(t: SystemTime, ms: i64) -> SystemTime {
+    let d = Duration::from_millis(ms.unsigned_abs());
+    let shifted = if ms >= 0 {
+        t.checked_add(d)
+    } else {
+        t.checked_sub(d)
+    };
+    shifted.unwrap_or(t)
 }
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -8,21 +8,25 @@
 //! 1. no `Authorization` → 403 `MissingAuthenticationToken`; unparsable, repeated, not
 //!    `AWS4-HMAC-SHA256`, `host` not signed, `X-Amz-Date` missing or malformed → 403
 //!    `IncompleteSignature`;
-//! 2. `X-Amz-Date` more than 5 minutes from the **real** clock → 403 `SignatureDoesNotMatch`
-//!    ("Signature expired: … is now earlier than …" / "Signature not yet current: … is still later
-//!    than …");
+//! 2. `X-Amz-Date` more than 5 minutes from **AWS time** (the real clock + the
+//!    `aws_clock_skew_ms` fault) → 403 `SignatureDoesNotMatch` ("Signature expired: … is now
+//!    earlier than …" / "Signature not yet current: … is still later than …");
 //! 3. unknown access key id → 403 `InvalidClientTokenId`;
 //! 4. credential scope date ≠ `X-Amz-Date` date, service ≠ `sts`, terminator ≠ `aws4_request`,
 //!    `x-amz-content-sha256` ≠ sha256(body), or a signature mismatch → 403 `SignatureDoesNotMatch`;
 //! 5. `X-Amz-Security-Token` missing or not the token issued with that key → 403
 //!    `InvalidClientTokenId`;
-//! 6. sim now ≥ that generation's expiration → 403 `ExpiredToken`;
+//! 6. the generation was revoked (`POST /_sim/revoke`), or sim now (compressed clock + skew) ≥
+//!    its expiration → 403 `ExpiredToken`. While the `serve_expired_credentials` fault is on, the
+//!    *current* generation is exempt from the expiration test (as AWS keeps honouring the
+//!    credentials it hands out during such an event), not from revocation;
 //! 7. `Action` other than `GetCallerIdentity` (or missing, or a `Version` other than 2011-06-15)
 //!    → 400 `InvalidAction`; otherwise 200 with the caller identity of the simulated role.
 //!
 //! Counters: `sts_calls` counts every request to `/`; each answer adds to exactly one of
 //! `sts_ok`, `sts_expired_token`, `sts_signature_does_not_match`, `sts_invalid_client_token_id`,
-//! `sts_other_errors`.
+//! `sts_other_errors`; `sts_revoked_rejections` additionally counts the `ExpiredToken` answers
+//! given for revoked generations.
 
 use std::time::{Duration, SystemTime};
 
@@ -40,7 +44,7 @@ use crate::state::{request_id, IssuedCredentials, Shared};
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const API_VERSION: &str = "2011-06-15";
 pub const ACCOUNT: &str = "123456789012";
-/// Allowed distance between `X-Amz-Date` and the real clock.
+/// Allowed distance between `X-Amz-Date` and AWS time.
 pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -210,13 +214,14 @@ pub(crate) fn verify(
         )));
     };
 
-    // 2. Request time within 5 minutes of the real clock.
-    check_skew(amz_date_str, signed_at, shared.clock.real_now())?;
+    // 2. Request time within 5 minutes of AWS time.
+    check_skew(amz_date_str, signed_at, shared.aws_now())?;
 
     // 3. Known access key id.
-    let creds = shared
+    let known = shared
         .find_credentials(&auth.access_key_id)
         .ok_or_else(StsError::invalid_token)?;
+    let creds = known.creds;
 
     // 4. Scope and signature.
     let date_part = amz_date_str.get(0..8).unwrap_or("");
@@ -289,18 +294,26 @@ pub(crate) fn verify(
         return Err(StsError::invalid_token());
     }
 
-    // 6. Not expired (sim time).
-    if shared.clock.sim_now() >= creds.expiration {
-        return Err(StsError::new(
+    // 6. Not revoked, not expired (sim time + skew).
+    let expired = || {
+        StsError::new(
             StatusCode::FORBIDDEN,
             "ExpiredToken",
             "The security token included in the request is expired",
-        ));
+        )
+    };
+    if known.revoked {
+        shared.count(|s| s.sts_revoked_rejections += 1);
+        return Err(expired());
+    }
+    let exempt = known.current && shared.faults.serve_expired_credentials();
+    if !exempt && shared.sim_now() >= creds.expiration {
+        return Err(expired());
     }
     Ok(creds)
 }
 
-/// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (real time).
+/// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (AWS time).
 pub fn check_skew(
     amz_date_str: &str,
     signed_at: SystemTime,

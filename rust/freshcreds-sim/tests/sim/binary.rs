@@ -113,3 +113,61 @@ fn bad_arguments_exit_with_status_2() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
     }
 }
+
+#[tokio::test]
+async fn script_flag_starts_a_script() {
+    let dir = std::env::temp_dir();
+    let good = dir.join(format!("freshcreds-sim-script-{}.json", std::process::id()));
+    std::fs::write(
+        &good,
+        r#"{"steps":[{"at_sim_secs":0,"faults":{"imds_throttle":true}},{"at_sim_secs":1e8,"revoke":true}]}"#,
+    )
+    .expect("write script");
+    let good_path = good.to_string_lossy().into_owned();
+    let (mut child, v, _) = spawn(&["--time-scale", "60", "--script", &good_path]);
+    let base = v["base_url"].as_str().expect("base_url").to_string();
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let s = send(c.get(format!("{base}/_sim/script"))).await.json();
+        if s["steps_applied"] == 1 || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status["steps_total"], 2, "{status}");
+    assert_eq!(status["steps_applied"], 1, "{status}");
+    assert_eq!(status["running"], true);
+    let r = send(
+        c.put(format!("{base}/latest/api/token"))
+            .header("X-aws-ec2-metadata-token-ttl-seconds", "60"),
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    drop(child.stdin.take());
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+
+    // A missing or invalid script file is a bad argument.
+    let bad = dir.join(format!(
+        "freshcreds-sim-bad-script-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&bad, r#"{"steps":[{"at_sim_secs":2},{"at_sim_secs":1}]}"#).expect("write");
+    for path in [
+        bad.to_string_lossy().into_owned(),
+        dir.join("freshcreds-sim-no-such-script.json")
+            .to_string_lossy()
+            .into_owned(),
+    ] {
+        let out = Command::new(BIN)
+            .args(["--script", &path])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        assert!(out.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--script"));
+    }
+    let _ = std::fs::remove_file(good);
+    let _ = std::fs::remove_file(bad);
+}

@@ -29,10 +29,15 @@ async fn stats_rotate_and_reset() {
         "sts_signature_does_not_match",
         "sts_invalid_client_token_id",
         "sts_other_errors",
+        "imds_requests_total",
+        "imds_throttled",
+        "imds_dropped",
+        "token_put_hangs",
+        "sts_revoked_rejections",
     ] {
         assert!(v.get(key).is_some(), "{key} missing in {v}");
     }
-    assert_eq!(v.as_object().map(|o| o.len()), Some(13));
+    assert_eq!(v.as_object().map(|o| o.len()), Some(18));
     let stats: Stats = serde_json::from_value(v).expect("Stats deserializes");
     assert_eq!(stats, sim.stats());
     assert_eq!(

@@ -3,7 +3,9 @@
 mod binary;
 mod common;
 mod control;
+mod faults;
 mod imds;
+mod script;
 mod sts;
 
 use std::time::Duration;
