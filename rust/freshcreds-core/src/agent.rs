@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::cache::{CacheConfig, CredentialsCache, ProvideCredentials};
-use crate::clock::{Clock, CompressedClock, SystemClock};
+use crate::clock::{BootClock, Clock, CompressedClock, SystemBootClock, SystemClock};
 use crate::config::AgentOptions;
 use crate::credentials::Credentials;
 use crate::env::Env;
@@ -87,16 +87,21 @@ impl Agent {
     }
 
     pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
-        let base: Arc<dyn Clock> = match options.compressed_clock {
-            Some((origin, scale)) => Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
-                CredentialsError::invalid_config("clock.scale must be a number >= 1", "Use the simulator's time scale.")
-            })?),
-            None => Arc::new(SystemClock),
+        // Production time advances on the boot clock between skew samples; the compressed test
+        // clock is plain arithmetic on the wall clock.
+        let (base, boot): (Arc<dyn Clock>, Option<Arc<dyn BootClock>>) = match options.compressed_clock {
+            Some((origin, scale)) => (
+                Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
+                    CredentialsError::invalid_config("clock.scale must be a number >= 1", "Use the simulator's time scale.")
+                })?),
+                None,
+            ),
+            None => (Arc::new(SystemClock), Some(Arc::new(SystemBootClock))),
         };
         // Skew is measured against the host's wall clock (what the SDKs sign with); expiry is
         // judged on the agent's clock corrected by it.
-        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock)));
-        let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone()));
+        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
+        let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone(), boot));
         let mut imds = ImdsClient::builder().env(env).skew_estimator(skew.clone());
         if let Some(e) = &options.endpoint {
             imds = imds.endpoint(e.clone());
@@ -139,7 +144,7 @@ impl Agent {
             CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))),
         );
         let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
-        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock)));
+        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
         Ok(Agent { cache, clock, signal, imds, refresher, skew })
     }
 

@@ -31,6 +31,61 @@ impl Clock for SystemClock {
     }
 }
 
+/// Time elapsed since boot, *including* time suspended, and never stepped by NTP or an
+/// administrator: Linux's `CLOCK_BOOTTIME`. Between clock-skew samples the agent advances its
+/// idea of AWS time on this, so a wall-clock step neither causes a refresh storm nor hands out
+/// expired credentials, while a VM suspend/resume still counts as time passing.
+pub trait BootClock: Send + Sync + fmt::Debug + 'static {
+    fn since_boot(&self) -> Duration;
+}
+
+/// The operating system's boot clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemBootClock;
+
+impl BootClock for SystemBootClock {
+    #[cfg(target_os = "linux")]
+    fn since_boot(&self) -> Duration {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec; CLOCK_BOOTTIME exists on every Linux >= 2.6.39.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+        if rc == 0 {
+            Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+        } else {
+            monotonic_fallback()
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn since_boot(&self) -> Duration {
+        monotonic_fallback()
+    }
+}
+
+/// Elsewhere, the monotonic clock (which may stop while suspended) from the first call on.
+fn monotonic_fallback() -> Duration {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed()
+}
+
+/// A boot clock that moves only when told to. For tests.
+#[derive(Debug, Default)]
+pub struct ManualBootClock {
+    elapsed: Mutex<Duration>,
+}
+
+impl ManualBootClock {
+    pub fn advance(&self, by: Duration) {
+        *self.elapsed.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl BootClock for ManualBootClock {
+    fn since_boot(&self) -> Duration {
+        *self.elapsed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// A clock that moves only when told to. For tests.
 #[derive(Debug)]
 pub struct ManualClock {

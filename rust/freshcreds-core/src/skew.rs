@@ -9,17 +9,26 @@
 //! dropped, as are those where the host clock stepped backwards mid-request.
 //!
 //! Samples come from the IMDS client and, through the bridges, from the SDKs' responses.
+//!
+//! Wall-clock steps: each sample also notes the boot clock ([`BootClock`], never stepped). When
+//! the wall clock moved more or less than the boot clock between two samples by over
+//! [`STEP_THRESHOLD`], the host clock was stepped (NTP, an administrator): the older samples
+//! measured a clock that no longer exists, so they are dropped and the estimate restarts from the
+//! new sample. Between samples, [`SkewCorrectedClock`] advances on the boot clock, so a step in
+//! between changes nothing, and a VM suspend (which the boot clock counts) still ages credentials.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::clock::Clock;
+use crate::clock::{BootClock, Clock};
 
 pub const MAX_SAMPLES: usize = 9;
 pub const MAX_RTT: Duration = Duration::from_secs(10);
 /// Past this, the host clock is wrong enough to break signing: warn once.
 pub const WARN_THRESHOLD_MS: i64 = 60_000;
+/// Wall and boot clocks disagreeing by more than this between samples means a clock step.
+pub const STEP_THRESHOLD: Duration = Duration::from_secs(2);
 /// A new estimate that moves less than this is not a change worth reporting.
 const CHANGE_THRESHOLD_MS: i64 = 1_000;
 
@@ -42,6 +51,7 @@ pub struct SkewEstimate {
 #[derive(Debug)]
 pub struct SkewEstimator {
     host_clock: Arc<dyn Clock>,
+    boot_clock: Arc<dyn BootClock>,
     state: Mutex<State>,
 }
 
@@ -51,6 +61,10 @@ struct State {
     offset_ms: i64,
     last_changed: Option<SystemTime>,
     warned: bool,
+    /// Host and boot clock readings at the last sample, to detect wall-clock steps.
+    last_sample_at: Option<(SystemTime, Duration)>,
+    /// Bumped whenever the estimate moves or restarts, so corrected clocks re-anchor.
+    version: u64,
 }
 
 fn millis_between(later: SystemTime, earlier: SystemTime) -> i64 {
@@ -62,8 +76,13 @@ fn millis_between(later: SystemTime, earlier: SystemTime) -> i64 {
 
 impl SkewEstimator {
     /// `host_clock` is this host's wall clock (never a corrected or compressed one).
-    pub fn new(host_clock: Arc<dyn Clock>) -> Self {
-        Self { host_clock, state: Mutex::new(State::default()) }
+    pub fn new(host_clock: Arc<dyn Clock>, boot_clock: Arc<dyn BootClock>) -> Self {
+        Self { host_clock, boot_clock, state: Mutex::new(State::default()) }
+    }
+
+    /// Changes whenever the estimate moves or restarts.
+    pub fn version(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).version
     }
 
     /// The host clock, for callers that time their own requests.
@@ -81,7 +100,18 @@ impl SkewEstimator {
         let midpoint = sent + Duration::from_millis(round_trip_ms as u64 / 2);
         // The header is truncated to the second: its true instant is on average half a second later.
         let offset_ms = millis_between(server_date + Duration::from_millis(500), midpoint);
+        let boot_now = self.boot_clock.since_boot();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((prev_wall, prev_boot)) = state.last_sample_at {
+            let wall_ms = millis_between(received, prev_wall);
+            let boot_ms = i64::try_from(boot_now.saturating_sub(prev_boot).as_millis()).unwrap_or(i64::MAX);
+            let step_ms = wall_ms - boot_ms;
+            if step_ms.abs() > STEP_THRESHOLD.as_millis() as i64 {
+                tracing::warn!(step_seconds = step_ms as f64 / 1000.0, "this host's clock was stepped; clock-skew estimate restarted");
+                state.samples.clear();
+            }
+        }
+        state.last_sample_at = Some((received, boot_now));
         if state.samples.len() == MAX_SAMPLES {
             state.samples.pop_front();
         }
@@ -91,6 +121,9 @@ impl SkewEstimator {
         let median = sorted[(sorted.len() - 1) / 2];
         if (median - state.offset_ms).abs() >= CHANGE_THRESHOLD_MS || state.last_changed.is_none() {
             state.last_changed = Some(received);
+        }
+        if median != state.offset_ms || state.samples.len() == 1 {
+            state.version += 1;
         }
         state.offset_ms = median;
         if median.abs() >= WARN_THRESHOLD_MS && !state.warned {
@@ -126,23 +159,34 @@ impl SkewEstimator {
     }
 }
 
-/// A clock corrected by the skew estimate: `base + offset`. The cache judges expiry and schedules
-/// refreshes on it, so a host clock that is minutes off neither hands out credentials AWS already
-/// considers expired nor refreshes them too late.
+/// A clock corrected by the skew estimate, which the cache judges expiry and schedules refreshes
+/// on, so a host clock that is minutes off neither hands out credentials AWS already considers
+/// expired nor refreshes them too late.
+///
+/// With a boot clock (production), it is anchored at `base + offset` whenever the estimate
+/// changes and advances on the boot clock in between (see the module docs). Without one (the
+/// compressed test clock), it is simply `base + offset`.
 #[derive(Debug)]
 pub struct SkewCorrectedClock {
     base: Arc<dyn Clock>,
     skew: Arc<SkewEstimator>,
+    boot: Option<Arc<dyn BootClock>>,
+    anchor: Mutex<Option<Anchor>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    time: SystemTime,
+    boot: Duration,
+    version: u64,
 }
 
 impl SkewCorrectedClock {
-    pub fn new(base: Arc<dyn Clock>, skew: Arc<SkewEstimator>) -> Self {
-        Self { base, skew }
+    pub fn new(base: Arc<dyn Clock>, skew: Arc<SkewEstimator>, boot: Option<Arc<dyn BootClock>>) -> Self {
+        Self { base, skew, boot, anchor: Mutex::new(None) }
     }
-}
 
-impl Clock for SkewCorrectedClock {
-    fn now(&self) -> SystemTime {
+    fn corrected_base(&self) -> SystemTime {
         let base = self.base.now();
         let offset = self.skew.offset_ms();
         if offset >= 0 {
@@ -150,6 +194,26 @@ impl Clock for SkewCorrectedClock {
         } else {
             base - Duration::from_millis(offset.unsigned_abs())
         }
+    }
+}
+
+impl Clock for SkewCorrectedClock {
+    fn now(&self) -> SystemTime {
+        let Some(boot) = &self.boot else {
+            return self.corrected_base();
+        };
+        let version = self.skew.version();
+        let boot_now = boot.since_boot();
+        let mut anchor = self.anchor.lock().unwrap_or_else(|p| p.into_inner());
+        let current = match *anchor {
+            Some(a) if a.version == version => a,
+            _ => {
+                let fresh = Anchor { time: self.corrected_base(), boot: boot_now, version };
+                *anchor = Some(fresh);
+                fresh
+            }
+        };
+        current.time + boot_now.saturating_sub(current.boot)
     }
 
     fn real_duration(&self, clock_time: Duration) -> Duration {
@@ -160,14 +224,14 @@ impl Clock for SkewCorrectedClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualBootClock, ManualClock};
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
     }
 
     fn estimator() -> SkewEstimator {
-        SkewEstimator::new(Arc::new(ManualClock::new(at(0))))
+        SkewEstimator::new(Arc::new(ManualClock::new(at(0))), Arc::new(ManualBootClock::default()))
     }
 
     #[test]
@@ -187,11 +251,14 @@ mod tests {
 
     #[test]
     fn one_bad_sample_does_not_move_the_estimate() {
-        let e = estimator();
+        let boot = Arc::new(ManualBootClock::default());
+        let e = SkewEstimator::new(Arc::new(ManualClock::new(at(0))), boot.clone());
         for i in 0..4 {
             e.record(at(i * 10), at(i * 10), at(i * 10) + Duration::from_millis(20));
+            boot.advance(Duration::from_secs(10));
         }
         let before = e.offset_ms();
+        boot.advance(Duration::from_secs(10));
         e.record(at(3600), at(50), at(50) + Duration::from_millis(20)); // an hour off
         assert_eq!(e.offset_ms(), before);
         assert_eq!(e.estimate().samples.len(), 5);
@@ -210,10 +277,57 @@ mod tests {
     #[test]
     fn the_corrected_clock_adds_the_offset() {
         let host = Arc::new(ManualClock::new(at(0)));
-        let skew = Arc::new(SkewEstimator::new(host.clone()));
+        let skew = Arc::new(SkewEstimator::new(host.clone(), Arc::new(ManualBootClock::default())));
         skew.record(at(0) - Duration::from_secs(600), at(0), at(0));
-        let corrected = SkewCorrectedClock::new(host.clone(), skew.clone());
+        let corrected = SkewCorrectedClock::new(host.clone(), skew.clone(), None);
         let diff = millis_between(host.now(), corrected.now());
         assert!((diff - 600_000).abs() <= 1000, "{diff}");
+    }
+
+    /// Host clock, boot clock, estimator and corrected clock wired as in production.
+    fn wired() -> (Arc<ManualClock>, Arc<ManualBootClock>, Arc<SkewEstimator>, SkewCorrectedClock) {
+        let host = Arc::new(ManualClock::new(at(0)));
+        let boot = Arc::new(ManualBootClock::default());
+        let skew = Arc::new(SkewEstimator::new(host.clone(), boot.clone()));
+        let corrected = SkewCorrectedClock::new(host.clone(), skew.clone(), Some(boot.clone()));
+        (host, boot, skew, corrected)
+    }
+
+    #[test]
+    fn a_wall_clock_step_between_samples_changes_nothing() {
+        let (host, boot, _skew, corrected) = wired();
+        let before = corrected.now();
+        host.advance(Duration::from_secs(3600)); // NTP steps the wall clock an hour ahead
+        boot.advance(Duration::from_secs(10));
+        host.advance(Duration::from_secs(10));
+        assert_eq!(millis_between(corrected.now(), before), 10_000, "only the 10 s that really passed count");
+    }
+
+    #[test]
+    fn a_suspend_still_ages_the_credentials() {
+        let (host, boot, _skew, corrected) = wired();
+        let before = corrected.now();
+        host.advance(Duration::from_secs(3600));
+        boot.advance(Duration::from_secs(3600)); // the boot clock counts suspended time
+        assert_eq!(millis_between(corrected.now(), before), 3_600_000);
+    }
+
+    #[test]
+    fn a_sample_after_a_step_restarts_the_estimate_at_once() {
+        let (host, boot, skew, corrected) = wired();
+        for i in 0..5 {
+            let t = host.now();
+            skew.record(t, t, t); // the host clock is right
+            boot.advance(Duration::from_secs(60));
+            host.advance(Duration::from_secs(60));
+            let _ = i;
+        }
+        let truth = corrected.now();
+        host.advance(Duration::from_secs(600)); // stepped 10 minutes ahead
+        let t = host.now();
+        skew.record(truth, t, t); // AWS still says the true time
+        assert_eq!(skew.estimate().samples.len(), 1, "older samples dropped");
+        assert!((skew.offset_ms() + 600_000).abs() <= 1000, "{}", skew.offset_ms());
+        assert!(millis_between(corrected.now(), truth).abs() <= 1000);
     }
 }
