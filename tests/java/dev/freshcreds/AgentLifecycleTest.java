@@ -3,6 +3,7 @@ package dev.freshcreds;
 import dev.freshcreds.e2e.SimulatorProcess;
 import dev.freshcreds.internal.CredentialsSnapshot;
 import dev.freshcreds.internal.NativeAgent;
+import dev.freshcreds.internal.WallClock;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import org.junit.AfterClass;
@@ -78,6 +79,9 @@ public class AgentLifecycleTest {
         assertClosed("refresh", new Call() { public void run() { agent.refresh(); } });
         assertClosed("invalidate", new Call() { public void run() { agent.invalidate(akid); } });
         assertClosed("statsJson", new Call() { public void run() { agent.statsJson(); } });
+        assertClosed("invalidateAndRefresh", new Call() { public void run() { agent.invalidateAndRefresh(akid); } });
+        assertClosed("recordServerTime", new Call() { public void run() { agent.recordServerTime(1000, 1000, 1000); } });
+        assertClosed("clockOffsetMillis", new Call() { public void run() { agent.clockOffsetMillis(); } });
         try {
             agent.currentSnapshot();
             fail();
@@ -91,6 +95,53 @@ public class AgentLifecycleTest {
         assertClosed("NativeAgent.refresh", new Call() { public void run() { NativeAgent.refresh(handle); } });
         assertClosed("NativeAgent.awaitSnapshot", new Call() { public void run() { NativeAgent.awaitSnapshot(handle, 0, 10); } });
         assertClosed("NativeAgent.invalidate", new Call() { public void run() { NativeAgent.invalidate(handle, akid); } });
+        assertClosed("NativeAgent.recordServerTime", new Call() { public void run() { NativeAgent.recordServerTime(handle, 1, 1, 1); } });
+        assertClosed("NativeAgent.clockOffsetMillis", new Call() { public void run() { NativeAgent.clockOffsetMillis(handle); } });
+    }
+
+    @Test(timeout = 60_000)
+    public void clockOffsetFollowsRecordedServerTimes() {
+        FreshcredsAgent agent = simAgent().build();
+        try {
+            agent.currentSnapshot(); // the first load samples IMDS's Date headers (no skew at this simulator)
+            assertTrue("offset " + agent.clockOffsetMillis(), Math.abs(agent.clockOffsetMillis()) < 2000);
+            long now = WallClock.SYSTEM.currentTimeMillis();
+            // a server 2 minutes ahead, answering in 20 ms, often enough to outvote the IMDS samples
+            for (int i = 0; i < 9; i++) {
+                agent.recordServerTime(now + 120_000, now - 20, now);
+            }
+            long offset = agent.clockOffsetMillis();
+            assertTrue("offset " + offset, Math.abs(offset - 120_000) < 2000);
+            try {
+                agent.recordServerTime(-1, now, now);
+                fail("a time before 1970 was accepted");
+            } catch (InvalidConfigurationException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("1970"));
+            }
+        } finally {
+            agent.close();
+        }
+    }
+
+    @Test(timeout = 60_000)
+    public void sdkHooksNeverThrowIntoTheSdkOnceTheAgentIsClosed() {
+        FreshcredsAgent agent = simAgent().build();
+        agent.currentSnapshot();
+        dev.freshcreds.sdkv1.FreshcredsRequestHandler v1 = dev.freshcreds.sdkv1.FreshcredsRequestHandler.create(agent);
+        dev.freshcreds.sdkv2.FreshcredsExecutionInterceptor v2 = dev.freshcreds.sdkv2.FreshcredsExecutionInterceptor.create(agent);
+        agent.close();
+        com.amazonaws.DefaultRequest<com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest> request =
+                new com.amazonaws.DefaultRequest<com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest>(
+                        new com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest(), "sts");
+        v1.beforeAttempt(com.amazonaws.handlers.HandlerBeforeAttemptContext.builder().withRequest(request).build());
+        com.amazonaws.AmazonServiceException expired = new com.amazonaws.AmazonServiceException("expired");
+        expired.setErrorCode("ExpiredToken");
+        v1.afterAttempt(com.amazonaws.handlers.HandlerAfterAttemptContext.builder()
+                .withRequest(request).withException(expired).build());
+        assertEquals("no correction without an estimate", 0, request.getTimeOffset());
+        long now = WallClock.SYSTEM.currentTimeMillis();
+        long signing = v2.signingClock().millis();
+        assertTrue("the signing clock falls back to the host clock", Math.abs(signing - now) < 5000);
     }
 
     @Test(timeout = 60_000)

@@ -76,6 +76,10 @@ public class JniCheckCleanTest {
             }
             NativeAgent.invalidate(handle, "ASIANOTTHECURRENTKEY");
             expect(InvalidConfigurationException.class, "null access key id", () -> NativeAgent.invalidate(handle, null));
+            long now = dev.freshcreds.internal.WallClock.SYSTEM.currentTimeMillis();
+            NativeAgent.recordServerTime(handle, now, now - 20, now);
+            System.out.println("clockOffsetMillis=" + NativeAgent.clockOffsetMillis(handle));
+            expect(InvalidConfigurationException.class, "not a time after 1970", () -> NativeAgent.recordServerTime(handle, -5, now, now));
             CredentialsSnapshot refreshed = NativeAgent.refresh(handle);
             System.out.println("refreshed=" + refreshed);
             String stats = NativeAgent.statsJson(handle);
@@ -89,6 +93,8 @@ public class JniCheckCleanTest {
             expect(AgentClosedException.class, "closed", () -> NativeAgent.refresh(handle));
             expect(AgentClosedException.class, "closed", () -> NativeAgent.statsJson(handle));
             expect(AgentClosedException.class, "closed", () -> NativeAgent.invalidate(handle, "x"));
+            expect(AgentClosedException.class, "closed", () -> NativeAgent.recordServerTime(handle, now, now, now));
+            expect(AgentClosedException.class, "closed", () -> NativeAgent.clockOffsetMillis(handle));
             expect(AgentClosedException.class, "closed", () -> NativeAgent.getCredentials(-1));
 
             final long down = NativeAgent.create(new String[] {"endpoint", "http://127.0.0.1:9", "maxAttempts", "1"});

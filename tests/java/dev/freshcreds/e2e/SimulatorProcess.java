@@ -11,7 +11,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
 import java.net.Proxy;
+import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -177,6 +179,41 @@ public final class SimulatorProcess implements AutoCloseable {
         return body.trim().isEmpty() ? JSON.createObjectNode() : JSON.readTree(body);
     }
 
+    /**
+     * {@code POST /_sim/revoke}: STS rejects the current generation's session token with 403
+     * {@code ExpiredToken} from now on, and IMDS serves the next generation at once. Answers the stats.
+     */
+    public Stats revoke() throws IOException {
+        return new Stats(JSON.readTree(request("POST", "/_sim/revoke")));
+    }
+
+    /** {@code POST /_sim/faults}: replaces all faults with this JSON object ({@code "{}"} clears them). */
+    public JsonNode setFaults(String json) throws IOException {
+        return JSON.readTree(requestWithBody("POST", "/_sim/faults", json));
+    }
+
+    /**
+     * {@code PATCH /_sim/faults}: changes only the fields given, e.g. {@code {"imds_throttle":true}};
+     * a field given as {@code null} goes back to "no fault". Answers all faults.
+     */
+    public JsonNode patchFaults(String json) throws IOException {
+        return JSON.readTree(requestWithBody("PATCH", "/_sim/faults", json));
+    }
+
+    /** {@code GET /_sim/faults}. */
+    public JsonNode faults() throws IOException {
+        return JSON.readTree(request("GET", "/_sim/faults"));
+    }
+
+    /** AWS's "now" as the simulator sees it: real time plus the {@code aws_clock_skew_ms} fault. */
+    public long awsNowEpochMillis() throws IOException {
+        JsonNode n = clock().get("aws_now_epoch_millis");
+        if (n == null || !n.canConvertToLong()) {
+            throw new IllegalStateException("simulator clock has no aws_now_epoch_millis: " + clock());
+        }
+        return n.asLong();
+    }
+
     /** {@code GET /_sim/clock}. */
     public JsonNode clock() throws IOException {
         return JSON.readTree(request("GET", "/_sim/clock"));
@@ -219,6 +256,67 @@ public final class SimulatorProcess implements AutoCloseable {
             throw new IOException(method + " " + path + " -> HTTP " + code + ": " + body);
         }
         return body;
+    }
+
+    /**
+     * A request with a JSON body, written by hand over a loopback socket: {@link HttpURLConnection}
+     * refuses the PATCH method.
+     */
+    private String requestWithBody(String method, String path, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        Socket socket = new Socket(Proxy.NO_PROXY);
+        try {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(10000);
+            OutputStream out = socket.getOutputStream();
+            String head = method + " " + path + " HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1:" + port + "\r\n"
+                    + "Content-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\n"
+                    + "Connection: close\r\n\r\n";
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            String raw = readAll(socket.getInputStream());
+            int headerEnd = raw.indexOf("\r\n\r\n");
+            if (!raw.startsWith("HTTP/1.") || headerEnd < 0) {
+                throw new IOException(method + " " + path + ": malformed response: " + raw);
+            }
+            String[] statusLine = raw.substring(0, raw.indexOf("\r\n")).split(" ");
+            int code = Integer.parseInt(statusLine[1]);
+            String headers = raw.substring(0, headerEnd).toLowerCase(java.util.Locale.ROOT);
+            String responseBody = raw.substring(headerEnd + 4);
+            if (headers.contains("\r\ntransfer-encoding: chunked")) {
+                responseBody = dechunk(responseBody);
+            }
+            if (code >= 400) {
+                throw new IOException(method + " " + path + " -> HTTP " + code + ": " + responseBody);
+            }
+            return responseBody;
+        } finally {
+            socket.close();
+        }
+    }
+
+    private static String dechunk(String chunked) {
+        StringBuilder out = new StringBuilder();
+        int pos = 0;
+        while (pos < chunked.length()) {
+            int lineEnd = chunked.indexOf("\r\n", pos);
+            if (lineEnd < 0) {
+                break;
+            }
+            String sizeField = chunked.substring(pos, lineEnd).trim();
+            int semi = sizeField.indexOf(';');
+            int size = Integer.parseInt(semi >= 0 ? sizeField.substring(0, semi) : sizeField, 16);
+            if (size == 0) {
+                break;
+            }
+            // sizes count bytes; control API bodies are ASCII JSON
+            out.append(chunked, lineEnd + 2, Math.min(chunked.length(), lineEnd + 2 + size));
+            pos = lineEnd + 2 + size + 2;
+        }
+        return out.toString();
     }
 
     private static String readAll(InputStream in) throws IOException {
@@ -316,6 +414,25 @@ public final class SimulatorProcess implements AutoCloseable {
 
         public long stsExpiredToken() {
             return get("sts_expired_token");
+        }
+
+        public long stsSignatureDoesNotMatch() {
+            return get("sts_signature_does_not_match");
+        }
+
+        /** ExpiredToken answers given because the generation was revoked (also in {@link #stsExpiredToken()}). */
+        public long stsRevokedRejections() {
+            return get("sts_revoked_rejections");
+        }
+
+        /** Every request under {@code /latest}, whatever its outcome. */
+        public long imdsRequestsTotal() {
+            return get("imds_requests_total");
+        }
+
+        /** IMDS answers with status 429. */
+        public long imdsThrottled() {
+            return get("imds_throttled");
         }
 
         /** sts_signature_does_not_match + sts_invalid_client_token_id + sts_other_errors. */

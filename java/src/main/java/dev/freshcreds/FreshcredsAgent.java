@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,6 +41,12 @@ public final class FreshcredsAgent implements AutoCloseable {
     private final String description;
     private final AtomicReference<CredentialsSnapshot> current = new AtomicReference<CredentialsSnapshot>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * Counts invalidations. A snapshot obtained from native code before an invalidation is never
+     * installed as {@link #current} after it (see {@link #publish}), so a watcher or caller that raced
+     * with {@link #invalidate} cannot put rejected credentials back.
+     */
+    private final AtomicLong invalidations = new AtomicLong();
     private final Thread watcher;
 
     private FreshcredsAgent(long handle, MonotonicClock clock, String description) {
@@ -74,13 +81,14 @@ public final class FreshcredsAgent implements AutoCloseable {
         if (snap != null && clock.nanoTime() - snap.receivedAtNanos() < snap.validForNanos()) {
             return snap;
         }
+        long epoch = invalidations.get();
         CredentialsSnapshot fresh;
         try {
             fresh = NativeAgent.getCredentials(handle);
         } catch (FreshcredsException e) {
             throw closedOr(e);
         }
-        return publish(fresh);
+        return publish(fresh, epoch);
     }
 
     /**
@@ -91,18 +99,20 @@ public final class FreshcredsAgent implements AutoCloseable {
      */
     public CredentialsSnapshot refresh() {
         ensureOpen();
+        long epoch = invalidations.get();
         CredentialsSnapshot fresh;
         try {
             fresh = NativeAgent.refresh(handle);
         } catch (FreshcredsException e) {
             throw closedOr(e);
         }
-        return publish(fresh);
+        return publish(fresh, epoch);
     }
 
     /**
      * Tells the agent a service rejected the credentials with this access key id; the next
-     * {@link #currentSnapshot()} asks native code instead of using them.
+     * {@link #currentSnapshot()} asks native code instead of using them. Native code ignores a key
+     * other than the one it holds, so reporting an old key after a rotation costs nothing.
      */
     public void invalidate(String accessKeyId) {
         ensureOpen();
@@ -114,9 +124,57 @@ public final class FreshcredsAgent implements AutoCloseable {
         } catch (AgentClosedException e) {
             throw closedException(e);
         }
+        invalidations.incrementAndGet();
         CredentialsSnapshot snap = current.get();
         if (snap != null && accessKeyId.equals(snap.accessKeyId())) {
             current.compareAndSet(snap, null);
+        }
+    }
+
+    /**
+     * A service rejected the credentials with this access key id (e.g. {@code ExpiredToken} after the
+     * session was revoked): invalidates them and makes the next {@link #currentSnapshot()} fetch new
+     * ones. The native invalidation also wakes the background refresher, which starts that fetch at
+     * once; callers arriving meanwhile share it (single flight), so however many requests report the
+     * same key, there is one refresh. Does not block.
+     *
+     * @throws AgentClosedException after {@link #close()}
+     */
+    public void invalidateAndRefresh(String accessKeyId) {
+        invalidate(accessKeyId);
+    }
+
+    /**
+     * Feeds one observation of AWS time to the clock-skew estimate: the {@code Date} header of a
+     * service response, and when, on this host's wall clock, the request was sent and its response
+     * received (all epoch milliseconds). Native code drops samples with a negative or overlong round
+     * trip.
+     *
+     * @throws InvalidConfigurationException if a time is before 1970
+     * @throws AgentClosedException          after {@link #close()}
+     */
+    public void recordServerTime(long serverDateEpochMillis, long requestSentEpochMillis, long responseReceivedEpochMillis) {
+        ensureOpen();
+        try {
+            NativeAgent.recordServerTime(handle, serverDateEpochMillis, requestSentEpochMillis, responseReceivedEpochMillis);
+        } catch (FreshcredsException e) {
+            throw closedOr(e);
+        }
+    }
+
+    /**
+     * The estimated clock offset, AWS time minus this host's wall clock, in milliseconds: the median of
+     * recent samples from IMDS and from the SDK hooks' responses; 0 before any sample. Positive means
+     * this host's clock is behind AWS.
+     *
+     * @throws AgentClosedException after {@link #close()}
+     */
+    public long clockOffsetMillis() {
+        ensureOpen();
+        try {
+            return NativeAgent.clockOffsetMillis(handle);
+        } catch (FreshcredsException e) {
+            throw closedOr(e);
         }
     }
 
@@ -192,9 +250,11 @@ public final class FreshcredsAgent implements AutoCloseable {
     /**
      * Publishes {@code fresh} unless the published snapshot is of a newer generation, or of the same
      * generation and still usable (then the published object is kept, so callers see one stable
-     * object per snapshot). Returns the snapshot the caller should use.
+     * object per snapshot), or an invalidation happened since {@code epoch} was read (native code
+     * handed {@code fresh} out before it; the caller may use it once, but it is not cached). Returns the
+     * snapshot the caller should use.
      */
-    private CredentialsSnapshot publish(CredentialsSnapshot fresh) {
+    private CredentialsSnapshot publish(CredentialsSnapshot fresh, long epoch) {
         if (fresh == null) {
             throw new FreshcredsException("native code returned no credentials");
         }
@@ -208,10 +268,14 @@ public final class FreshcredsAgent implements AutoCloseable {
                 // a newer generation is out but due for native code again: use what native code just gave
                 return fresh;
             }
-            if (closed.get()) {
+            if (closed.get() || invalidations.get() != epoch) {
                 return fresh;
             }
             if (current.compareAndSet(cur, fresh)) {
+                if (invalidations.get() != epoch) {
+                    // an invalidation raced with the install: take it back, native code decides again
+                    current.compareAndSet(fresh, null);
+                }
                 return fresh;
             }
         }
@@ -222,13 +286,14 @@ public final class FreshcredsAgent implements AutoCloseable {
         int consecutiveErrors = 0;
         while (!closed.get()) {
             try {
+                long epoch = invalidations.get();
                 CredentialsSnapshot snap = NativeAgent.awaitSnapshot(handle, known, AWAIT_TIMEOUT_MILLIS);
                 consecutiveErrors = 0;
                 if (snap != null) {
                     if (snap.generation() > known) {
                         known = snap.generation();
                     }
-                    publish(snap);
+                    publish(snap, epoch);
                 }
             } catch (AgentClosedException e) {
                 return;

@@ -33,6 +33,19 @@ public final class NativeAgent {
     /** Marks the credentials with this access key id as rejected. */
     public static native void invalidate(long handle, String accessKeyId);
 
+    /**
+     * Feeds one observation of AWS time: the {@code Date} header of a service response, and when (this
+     * host's wall clock) the request was sent and the response received. All epoch milliseconds.
+     */
+    public static native void recordServerTime(long handle, long serverDateEpochMillis, long requestSentEpochMillis,
+                                               long responseReceivedEpochMillis);
+
+    /**
+     * The estimated offset, AWS time minus this host's wall clock, in milliseconds (median of recent
+     * samples, round-trip aware); 0 before any sample.
+     */
+    public static native long clockOffsetMillis(long handle);
+
     /** Agent statistics as JSON; contains no secrets. */
     public static native String statsJson(long handle);
 

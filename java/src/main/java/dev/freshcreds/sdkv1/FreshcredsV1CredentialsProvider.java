@@ -79,6 +79,16 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
         agent.refresh();
     }
 
+    /**
+     * The SDK hook for clients using this provider: skew-corrected signing, clock-skew sampling and
+     * invalidation of rejected credentials. Install it with
+     * {@code .withRequestHandlers(provider.requestHandler())}; see {@link FreshcredsRequestHandler}
+     * (and its builder for options).
+     */
+    public FreshcredsRequestHandler requestHandler() {
+        return FreshcredsRequestHandler.create(agent);
+    }
+
     /** The agent behind this provider. */
     public FreshcredsAgent agent() {
         return agent;

@@ -89,6 +89,16 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         agent.refresh();
     }
 
+    /**
+     * The SDK hook for clients using this provider: skew-corrected signing, clock-skew sampling and
+     * invalidation of rejected credentials. Install it with
+     * {@code .overrideConfiguration(c -> c.addExecutionInterceptor(provider.executionInterceptor()))};
+     * see {@link FreshcredsExecutionInterceptor} (and its builder for options).
+     */
+    public FreshcredsExecutionInterceptor executionInterceptor() {
+        return FreshcredsExecutionInterceptor.create(agent);
+    }
+
     /** The agent behind this provider. */
     public FreshcredsAgent agent() {
         return agent;
