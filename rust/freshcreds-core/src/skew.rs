@@ -10,6 +10,11 @@
 //!
 //! Samples come from the IMDS client and, through the bridges, from the SDKs' responses.
 //!
+//! A real jump of the offset (a clock stepped where the boot clock cannot see it) would take the
+//! median five samples to follow; instead, [`JUMP_CONFIRMATIONS`] consecutive samples that agree
+//! with each other and disagree with the estimate by more than [`JUMP_THRESHOLD_MS`] restart it.
+//! One stray sample still moves nothing.
+//!
 //! Wall-clock steps: each sample also notes the boot clock ([`BootClock`], never stepped). When
 //! the wall clock moved more or less than the boot clock between two samples by over
 //! [`STEP_THRESHOLD`], the host clock was stepped (NTP, an administrator): the older samples
@@ -29,6 +34,10 @@ pub const MAX_RTT: Duration = Duration::from_secs(10);
 pub const WARN_THRESHOLD_MS: i64 = 60_000;
 /// Wall and boot clocks disagreeing by more than this between samples means a clock step.
 pub const STEP_THRESHOLD: Duration = Duration::from_secs(2);
+/// A sample this far from the estimate is an outlier (or the first sign of a jump).
+pub const JUMP_THRESHOLD_MS: i64 = 30_000;
+/// Consecutive, mutually agreeing outliers that make a jump.
+pub const JUMP_CONFIRMATIONS: usize = 2;
 /// A new estimate that moves less than this is not a change worth reporting.
 const CHANGE_THRESHOLD_MS: i64 = 1_000;
 
@@ -65,6 +74,8 @@ struct State {
     last_sample_at: Option<(SystemTime, Duration)>,
     /// Bumped whenever the estimate moves or restarts, so corrected clocks re-anchor.
     version: u64,
+    /// Consecutive outliers seen since the last sample that agreed with the estimate.
+    outliers: Vec<SkewSample>,
 }
 
 fn millis_between(later: SystemTime, earlier: SystemTime) -> i64 {
@@ -112,10 +123,29 @@ impl SkewEstimator {
             }
         }
         state.last_sample_at = Some((received, boot_now));
-        if state.samples.len() == MAX_SAMPLES {
-            state.samples.pop_front();
+        let sample = SkewSample { offset_ms, round_trip_ms };
+        let is_outlier = !state.samples.is_empty() && (offset_ms - state.offset_ms).abs() > JUMP_THRESHOLD_MS;
+        if !is_outlier {
+            state.outliers.clear();
+        } else if state.outliers.last().is_some_and(|last| (last.offset_ms - offset_ms).abs() > STEP_THRESHOLD.as_millis() as i64) {
+            state.outliers.clear();
         }
-        state.samples.push_back(SkewSample { offset_ms, round_trip_ms });
+        if is_outlier {
+            state.outliers.push(sample);
+        }
+        if state.outliers.len() >= JUMP_CONFIRMATIONS {
+            tracing::warn!(
+                from_seconds = state.offset_ms as f64 / 1000.0,
+                to_seconds = offset_ms as f64 / 1000.0,
+                "the clock offset to AWS jumped; clock-skew estimate restarted"
+            );
+            state.samples = std::mem::take(&mut state.outliers).into();
+        } else {
+            if state.samples.len() == MAX_SAMPLES {
+                state.samples.pop_front();
+            }
+            state.samples.push_back(sample);
+        }
         let mut sorted: Vec<i64> = state.samples.iter().map(|s| s.offset_ms).collect();
         sorted.sort_unstable();
         let median = sorted[(sorted.len() - 1) / 2];
@@ -262,6 +292,28 @@ mod tests {
         e.record(at(3600), at(50), at(50) + Duration::from_millis(20)); // an hour off
         assert_eq!(e.offset_ms(), before);
         assert_eq!(e.estimate().samples.len(), 5);
+    }
+
+    #[test]
+    fn two_agreeing_outliers_are_a_jump_and_restart_the_estimate() {
+        let boot = Arc::new(ManualBootClock::default());
+        let e = SkewEstimator::new(Arc::new(ManualClock::new(at(0))), boot.clone());
+        let sample = |e: &SkewEstimator, t: u64, skew: i64| {
+            boot.advance(Duration::from_secs(1));
+            let server = if skew >= 0 { at(t) + Duration::from_secs(skew as u64) } else { at(t) - Duration::from_secs(skew.unsigned_abs()) };
+            e.record(server, at(t), at(t));
+        };
+        for t in 1..=5 {
+            sample(&e, t, 0);
+        }
+        sample(&e, 6, -600);
+        assert!(e.offset_ms().abs() < 1000, "one outlier moves nothing");
+        sample(&e, 7, 0);
+        sample(&e, 8, -600);
+        assert!(e.offset_ms().abs() < 1000, "outliers must be consecutive");
+        sample(&e, 9, -600);
+        assert!((e.offset_ms() + 600_000).abs() <= 1000, "two agreeing outliers restart it: {}", e.offset_ms());
+        assert_eq!(e.estimate().samples.len(), 2);
     }
 
     #[test]
