@@ -201,10 +201,12 @@ public class AgentLifecycleTest {
         try {
             final FreshcredsV2CredentialsProvider v2 = FreshcredsV2CredentialsProvider.create(shared);
             assertNotNull(v2.resolveCredentials().accessKeyId());
-            v2.close();
+            v2.close(); // what SDK v2 does when one of the clients sharing the provider is closed
             assertFalse("create(agent) does not own the agent", shared.isClosed());
-            assertClosed("v2 resolveCredentials", new Call() { public void run() { v2.resolveCredentials(); } });
+            assertNotNull("a shared provider outlives the clients that close it", v2.resolveCredentials().accessKeyId());
             assertNotNull(shared.currentSnapshot());
+            shared.close();
+            assertClosed("v2 resolveCredentials after the agent closed", new Call() { public void run() { v2.resolveCredentials(); } });
         } finally {
             shared.close();
         }

@@ -44,7 +44,11 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         this.ownsAgent = ownsAgent;
     }
 
-    /** A provider over an agent the caller owns; {@link #close()} does not close the agent. */
+    /**
+     * A provider over an agent the caller owns. SDK v2 closes a client's credentials provider when
+     * the client is closed, so {@link #close()} on this provider does nothing: one agent can serve
+     * many clients, and closing one client leaves the others working. Close the agent yourself.
+     */
     public static FreshcredsV2CredentialsProvider create(FreshcredsAgent agent) {
         return new FreshcredsV2CredentialsProvider(agent, false);
     }
@@ -104,9 +108,15 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         return agent;
     }
 
-    /** Closes the agent if this provider owns it (built with {@link #builder()}). Idempotent. */
+    /**
+     * Closes the agent if this provider owns it (built with {@link #builder()}); a provider made
+     * with {@link #create(FreshcredsAgent)} stays usable (see there). Idempotent.
+     */
     @Override
     public void close() {
+        if (!ownsAgent) {
+            return;
+        }
         closed = true;
         cached = null;
         if (ownsAgent) {
