@@ -21,6 +21,7 @@ use crate::env::Env;
 use crate::error::CredentialsError;
 use crate::imds::{ImdsClient, ImdsCredentialsProvider};
 use crate::runtime::runtime;
+use crate::sources::chain::{self, SourceKind};
 use crate::skew::{SkewCorrectedClock, SkewEstimator};
 
 /// Credentials plus how long they may be used without asking the agent again.
@@ -72,7 +73,14 @@ pub struct Agent {
     imds: Option<Arc<ImdsClient>>,
     refresher: tokio::task::JoinHandle<()>,
     skew: Arc<SkewEstimator>,
+    source: SourceKind,
+    shadowed: Arc<Mutex<Vec<SourceKind>>>,
+    /// Background helpers (IMDS shadow check, profile file watch), stopped on close.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How often the profile files are checked for changes (real time).
+const PROFILE_POLL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,7 +110,13 @@ impl Agent {
         // judged on the agent's clock corrected by it.
         let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
         let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone(), boot));
-        let mut imds = ImdsClient::builder().env(env).skew_estimator(skew.clone());
+        let imds_disabled = options.imds_disabled.unwrap_or_else(|| {
+            env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
+        let order = options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec());
+        let timeout = options.attempt_timeout.unwrap_or(Duration::from_secs(1));
+        let resolution = chain::resolve(&env, &options.system_properties, &order, !imds_disabled, timeout)?;
+        let mut imds = ImdsClient::builder().env(env.clone()).skew_estimator(skew.clone());
         if let Some(e) = &options.endpoint {
             imds = imds.endpoint(e.clone());
         }
@@ -118,16 +132,86 @@ impl Agent {
         if let Some(d) = options.imds_disabled {
             imds = imds.disabled(d);
         }
-        let client = Arc::new(imds.build(clock.clone())?);
-        let mut provider = ImdsCredentialsProvider::builder();
-        if let Some(role) = &options.role_name {
-            provider = provider.role_name(role.clone());
-        }
-        let provider = provider.build(client.clone())?;
         let config = CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() };
-        let mut agent = Self::start(Arc::new(provider), clock, config, Some(client))?;
+        let winner = resolution.winner;
+        let mut agent = match resolution.provider {
+            None => {
+                let client = Arc::new(imds.clone().build(clock.clone())?);
+                let mut provider = ImdsCredentialsProvider::builder();
+                if let Some(role) = &options.role_name {
+                    provider = provider.role_name(role.clone());
+                }
+                let provider = provider.build(client.clone())?;
+                Self::start(Arc::new(provider), clock, config, Some(client))?
+            }
+            Some(provider) => Self::start(provider, clock, config, None)?,
+        };
         agent.skew = skew;
+        agent.source = winner;
+        *agent.shadowed.lock().unwrap_or_else(|p| p.into_inner()) = resolution.shadowed.clone();
+        let shadowed: Vec<&str> = resolution.shadowed.iter().map(|k| k.name()).collect();
+        tracing::info!(source = winner.name(), shadowed = ?shadowed, "credentials source chosen");
+        if !shadowed.is_empty() {
+            tracing::warn!(
+                source = winner.name(),
+                shadowed = ?shadowed,
+                "credentials from '{}' shadow other configured sources; if they are not the ones you mean to use, remove them",
+                winner.name()
+            );
+        }
+        let rt = runtime()?;
+        if winner != SourceKind::Imds && !imds_disabled && order.contains(&SourceKind::Imds) {
+            // Does an instance role exist that the winner hides? One quick look, in the background.
+            let probe = imds.max_attempts(1).attempt_timeout(timeout.min(Duration::from_secs(1))).build(agent.clock.clone());
+            if let Ok(probe) = probe {
+                let shadowed = agent.shadowed.clone();
+                agent.tasks.push(rt.spawn(async move {
+                    if let Ok(role) = probe.get("/latest/meta-data/iam/security-credentials/", "the IAM role list").await {
+                        let role = role.lines().next().unwrap_or_default().trim().to_string();
+                        if !role.is_empty() {
+                            shadowed.lock().unwrap_or_else(|p| p.into_inner()).push(SourceKind::Imds);
+                            tracing::warn!(
+                                source = winner.name(),
+                                instance_role = %role,
+                                "this instance has the IAM role '{role}', but credentials from '{}' shadow it: those are used \
+                                 instead, and static or temporary keys there are never refreshed. Remove them to use the role",
+                                winner.name()
+                            );
+                        }
+                    }
+                }));
+            }
+        }
+        if let Some(files) = resolution.profile_files {
+            // Follow an external tool that rewrites the files: refetch when they change.
+            let (cache, signal) = (agent.cache.clone(), agent.signal.clone());
+            agent.tasks.push(rt.spawn(async move {
+                let mut seen = files.modified();
+                loop {
+                    tokio::time::sleep(PROFILE_POLL).await;
+                    let now = files.modified();
+                    if now != seen {
+                        seen = now;
+                        if let Some(current) = cache.peek() {
+                            tracing::info!(file = %files.credentials.display(), "credentials files changed; reading them again");
+                            cache.invalidate(current.access_key_id());
+                            signal.wake_refresher.notify_one();
+                        }
+                    }
+                }
+            }));
+        }
         Ok(agent)
+    }
+
+    /// The source that won the chain.
+    pub fn source(&self) -> SourceKind {
+        self.source
+    }
+
+    /// Later sources that are configured too (IMDS appears once the background check found a role).
+    pub fn shadowed(&self) -> Vec<SourceKind> {
+        self.shadowed.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Starts an agent over any source.
@@ -145,7 +229,8 @@ impl Agent {
         );
         let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
         let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
-        Ok(Agent { cache, clock, signal, imds, refresher, skew })
+        let source = if imds.is_some() { SourceKind::Imds } else { SourceKind::Environment };
+        Ok(Agent { cache, clock, signal, imds, refresher, skew, source, shadowed: Default::default(), tasks: Vec::new() })
     }
 
     pub fn is_closed(&self) -> bool {
@@ -244,6 +329,9 @@ impl Agent {
     pub fn close(&self) {
         self.signal.close();
         self.refresher.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 
     /// Counters and state as JSON; never a secret.
@@ -253,7 +341,8 @@ impl Agent {
         let imds = self.imds.as_ref().map(|c| c.stats()).unwrap_or_default();
         let skew = self.skew.estimate();
         serde_json::json!({
-            "source": self.cache.source_name(),
+            "source": self.source.name(),
+            "shadowed": self.shadowed().iter().map(|k| k.name()).collect::<Vec<_>>(),
             "generation": stats.generation,
             "refreshes": stats.refreshes,
             "failures": stats.failures,

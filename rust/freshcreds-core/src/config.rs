@@ -2,6 +2,8 @@
 //!
 //! | key | meaning |
 //! | --- | --- |
+//! | `source` | pin one source or give an order, e.g. `imds` or `profile,imds` (default: the SDKs' chain) |
+//! | `systemProperties.*` | `accessKeyId`, `secretAccessKey`, `sessionToken`: the Java system properties |
 //! | `endpoint` | IMDS base URL (else `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the EC2 address) |
 //! | `roleName` | the instance role; discovered when unset |
 //! | `advisoryWindowMillis` | overrides the lifetime-based advisory window (5-minute floor) |
@@ -16,6 +18,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::error::CredentialsError;
+use crate::sources::chain::{SourceKind, SystemProperties};
 
 #[derive(Debug, Clone, Default)]
 pub struct AgentOptions {
@@ -27,9 +30,13 @@ pub struct AgentOptions {
     pub token_ttl: Option<Duration>,
     pub imds_disabled: Option<bool>,
     pub compressed_clock: Option<(SystemTime, f64)>,
+    /// The chain's order, or the pinned sources (`source`, comma-separated); `None`: the SDKs' order.
+    pub sources: Option<Vec<SourceKind>>,
+    /// Java system properties `aws.accessKeyId`, `aws.secretKey`, `aws.sessionToken`.
+    pub system_properties: SystemProperties,
 }
 
-const KNOWN_KEYS: &str = "endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
+const KNOWN_KEYS: &str = "source, systemProperties.accessKeyId, systemProperties.secretAccessKey, systemProperties.sessionToken, endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
 
 impl AgentOptions {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<Self, CredentialsError> {
@@ -39,6 +46,24 @@ impl AgentOptions {
         for (key, value) in pairs {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
             match key {
+                "source" => {
+                    let mut kinds = Vec::new();
+                    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        kinds.push(SourceKind::parse(name).ok_or_else(|| {
+                            CredentialsError::invalid_config(
+                                format!("unknown credential source '{name}'"),
+                                "Use environment, systemProperties, profile, container or imds (comma-separated for an order).",
+                            )
+                        })?);
+                    }
+                    if kinds.is_empty() {
+                        return Err(CredentialsError::invalid_config("the source option is empty", "Name at least one source, e.g. imds."));
+                    }
+                    options.sources = Some(kinds);
+                }
+                "systemProperties.accessKeyId" => options.system_properties.access_key_id = Some(value.to_string()),
+                "systemProperties.secretAccessKey" => options.system_properties.secret_access_key = Some(value.to_string()),
+                "systemProperties.sessionToken" => options.system_properties.session_token = Some(value.to_string()),
                 "endpoint" => options.endpoint = Some(value.to_string()),
                 "roleName" => options.role_name = Some(value.to_string()),
                 "advisoryWindowMillis" => options.advisory_window = Some(Duration::from_millis(number(key, value)?)),

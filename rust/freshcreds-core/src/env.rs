@@ -21,6 +21,11 @@ impl Env {
         Self(Arc::new(move |name| map.get(name).cloned()))
     }
 
+    /// Variables looked up by a function (tests build these from maps).
+    pub fn from_fn(f: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
     /// An environment with nothing set.
     pub fn empty() -> Self {
         Self(Arc::new(|_| None))

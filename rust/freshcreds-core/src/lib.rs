@@ -9,6 +9,8 @@
 //! * [`agent`]: a cache plus a background refresher on a shared tokio runtime, with a
 //!   generation signal that lets callers wait for new credentials instead of polling.
 //! * [`skew`]: clock-skew detection from `Date` headers, and the corrected clock the cache uses.
+//! * [`sources`]: the rest of the SDKs' default chain (environment, system properties, profile files,
+//!   containers) and the chain that picks one and reports what it shadows.
 //! * [`config`]: options by name, as the JNI and C bridges hand them over, with environment fallback.
 
 pub mod agent;
@@ -22,6 +24,7 @@ pub mod error;
 pub mod imds;
 pub mod runtime;
 pub mod skew;
+pub mod sources;
 
 pub use agent::{Agent, Snapshot};
 pub use cache::{CacheConfig, CredentialsCache, ProvideCredentials};

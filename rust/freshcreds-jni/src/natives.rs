@@ -195,3 +195,29 @@ pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_clockOffsetMilli
 ) -> jlong {
     entry(&mut env, "clockOffsetMillis", |_env| Ok(registry::get(handle)?.clock_offset_ms()))
 }
+
+/// The credential source that won the chain, e.g. `imds` or `environment`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_sourceName<'caller>(
+    mut env: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    handle: jlong,
+) -> JString<'caller> {
+    entry(&mut env, "sourceName", |env| {
+        let name = registry::get(handle)?.source().name();
+        Ok(env.new_string(name)?)
+    })
+}
+
+/// Later sources that are configured too, comma-separated (empty when none).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_shadowedSources<'caller>(
+    mut env: EnvUnowned<'caller>,
+    _class: JClass<'caller>,
+    handle: jlong,
+) -> JString<'caller> {
+    entry(&mut env, "shadowedSources", |env| {
+        let names: Vec<&str> = registry::get(handle)?.shadowed().iter().map(|k| k.name()).collect();
+        Ok(env.new_string(names.join(","))?)
+    })
+}

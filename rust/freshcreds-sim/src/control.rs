@@ -13,9 +13,17 @@
 //! | `GET /_sim/script` | [`crate::script::ScriptStatus`] |
 //! | `POST /_sim/script` | starts a [`crate::script::Script`] (replacing a running one); answers its status |
 //! | `DELETE /_sim/script` | cancels the running script (applied faults stay); answers its status |
+//! | `POST /_sim/container/rotate` | forces a new container credential generation, answers the stats |
+//! | `POST /_sim/container/revoke` | revokes the current container generation (STS: `ExpiredToken`) and issues the next; answers the stats |
+//! | `GET /_sim/config` | the [`crate::SourcesConfig`] in force |
+//! | `POST /_sim/config` | replaces it (missing field = default, `null` = none); answers it |
+//! | `PATCH /_sim/config` | changes only the fields given (`null` = none); answers all settings |
+//! | `GET /_sim/static-keys` | `{"access_key_ids":[…]}` (never the secrets) |
+//! | `POST /_sim/static-keys` | `{"access_key_id":…,"secret_access_key":…}` registers (or re-keys) a static key pair; answers the ids |
 //!
-//! A faults or script body with unknown fields, a non-object, a status outside 200..=599, a skew
-//! beyond ±1 year or bad step times → 400 (and nothing changes). A known path with the wrong
+//! A faults, config, static-key or script body with unknown fields, a non-object, a status outside
+//! 200..=599, a skew beyond ±1 year, a bad token, key or step times → 400 (and nothing changes);
+//! a static key id that issued credentials already use → 409. A known path with the wrong
 //! method → 405; an unknown path → 404. The control API never exposes secrets or tokens.
 
 use std::sync::Arc;
@@ -29,6 +37,7 @@ use crate::clock::epoch_millis;
 use crate::faults::{FaultsConfig, FaultsPatch};
 use crate::script::{Script, ScriptRunner};
 use crate::server::{json, read_body, BodyError, Resp, MAX_BODY};
+use crate::sources::{SourcesConfig, SourcesPatch};
 use crate::state::{shift, Shared};
 
 /// `GET /_sim/clock`.
@@ -72,7 +81,26 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
     let method = req.method().clone();
     let allowed = match path.as_str() {
         "/_sim/stats" | "/_sim/clock" => (Method::GET, "GET"),
-        "/_sim/rotate" | "/_sim/revoke" | "/_sim/reset-stats" => (Method::POST, "POST"),
+        "/_sim/rotate"
+        | "/_sim/revoke"
+        | "/_sim/reset-stats"
+        | "/_sim/container/rotate"
+        | "/_sim/container/revoke" => (Method::POST, "POST"),
+        "/_sim/config" => {
+            return match method {
+                Method::GET => json(StatusCode::OK, &shared.sources.get()),
+                Method::POST => set_config(shared, req).await,
+                Method::PATCH => patch_config(shared, req).await,
+                _ => not_allowed("GET, POST, PATCH"),
+            }
+        }
+        "/_sim/static-keys" => {
+            return match method {
+                Method::GET => static_keys(shared),
+                Method::POST => add_static_key(shared, req).await,
+                _ => not_allowed("GET, POST"),
+            }
+        }
         "/_sim/faults" => {
             return match method {
                 Method::GET => json(StatusCode::OK, &shared.faults.get()),
@@ -111,6 +139,14 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
         }
         "/_sim/revoke" => {
             shared.revoke_current();
+            json(StatusCode::OK, &shared.stats())
+        }
+        "/_sim/container/rotate" => {
+            shared.rotate_container_now();
+            json(StatusCode::OK, &shared.stats())
+        }
+        "/_sim/container/revoke" => {
+            shared.revoke_container_current();
             json(StatusCode::OK, &shared.stats())
         }
         _ => {
@@ -176,6 +212,66 @@ async fn patch_faults(shared: &Shared, req: Request<Incoming>) -> Resp {
     match shared.faults.patch(&patch) {
         Ok(now) => json(StatusCode::OK, &now),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn set_config(shared: &Shared, req: Request<Incoming>) -> Resp {
+    let cfg = match json_body::<SourcesConfig>(req, "config").await {
+        Ok(cfg) => cfg,
+        Err(resp) => return resp,
+    };
+    match shared.sources.set(&cfg) {
+        Ok(now) => json(StatusCode::OK, &now),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn patch_config(shared: &Shared, req: Request<Incoming>) -> Resp {
+    let patch = match json_body::<SourcesPatch>(req, "config").await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    match shared.sources.patch(&patch) {
+        Ok(now) => json(StatusCode::OK, &now),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+/// `POST /_sim/static-keys`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaticKeyBody {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+/// `GET /_sim/static-keys`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticKeys {
+    pub access_key_ids: Vec<String>,
+}
+
+fn static_keys(shared: &Shared) -> Resp {
+    json(
+        StatusCode::OK,
+        &StaticKeys {
+            access_key_ids: shared.static_key_ids(),
+        },
+    )
+}
+
+async fn add_static_key(shared: &Shared, req: Request<Incoming>) -> Resp {
+    let body = match json_body::<StaticKeyBody>(req, "static key").await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    if let Err(e) = crate::state::validate_static_key(&body.access_key_id, &body.secret_access_key)
+    {
+        return error(StatusCode::BAD_REQUEST, e);
+    }
+    match shared.add_static_key(&body.access_key_id, &body.secret_access_key) {
+        Ok(()) => static_keys(shared),
+        Err(e) => error(StatusCode::CONFLICT, e),
     }
 }
 

@@ -1,8 +1,13 @@
-//! `freshcreds-sim`: a local simulator of the EC2 instance metadata service (IMDSv2) and of AWS STS
-//! `GetCallerIdentity`, for tests and the demo.
+//! `freshcreds-sim`: a local simulator of the EC2 instance metadata service (IMDSv2), of AWS STS
+//! (`GetCallerIdentity`, `AssumeRole`, `AssumeRoleWithWebIdentity`), of the ECS / EKS Pod Identity
+//! container credentials endpoint and of the IAM Identity Center (SSO) portal's
+//! `GetRoleCredentials`, for tests and the demo: every source of the AWS SDKs' default credential
+//! chain can be exercised over real HTTP.
 //!
 //! * It binds **127.0.0.1 only** (port 0 = ephemeral). One port serves IMDSv2 (`/latest/…`, see
-//!   [`imds`]), STS (`/`, see [`sts`]) and a JSON control API (`/_sim/…`, see [`control`]).
+//!   [`imds`]), STS (`/`, see [`sts`] and [`assume`]), container credentials (`/container/…`, see
+//!   [`container`]), the SSO portal (`/federation/credentials`, see [`sso`]) and a JSON control
+//!   API (`/_sim/…`, see [`control`]; the sources' settings in [`sources`]).
 //! * Time: credential lifetimes, rotation and IMDS token TTLs run on a compressed **sim clock**,
 //!   `origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4 request-time
 //!   check (5 minutes) and the `Date` header use **AWS time**, the real clock. The
@@ -15,8 +20,14 @@
 //!   (up to [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
 //!   [`Simulator::revoke_current`] or `POST /_sim/revoke` revokes the current generation
 //!   (`ExpiredToken` at once) and issues the next.
-//! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials, as
-//!   sent by the AWS SDKs for Java v1 and v2 with an endpoint override.
+//! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials —
+//!   IMDS and container generations, role sessions it issued, static key pairs
+//!   ([`STATIC_ACCESS_KEY_ID`] built in, more via `POST /_sim/static-keys`) — as sent by the AWS
+//!   SDKs for Java v1 and v2 with an endpoint override.
+//! * The container endpoint serves its own generation series (same lifetime and rotation rules);
+//!   `AssumeRole`, `AssumeRoleWithWebIdentity` and the SSO portal issue role sessions that live
+//!   their own duration of sim time. STS accepts all of them until they expire. Their settings
+//!   (container authorization token, expected web identity and SSO tokens) are [`Sources`].
 //! * Faults ([`Faults`], table in [`faults`]) inject IMDS status codes, throttling, delays,
 //!   outages (connections closed), hung token PUTs, bad, truncated or expired-looking credential
 //!   documents and AWS clock skew. A [`Script`] ([`script`]) changes faults, revokes or rotates at
@@ -32,13 +43,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assume;
 pub mod clock;
+pub mod container;
 pub mod control;
 pub mod faults;
 pub mod imds;
 pub mod script;
 mod server;
 pub mod sigv4;
+pub mod sources;
+pub mod sso;
 pub mod state;
 pub mod sts;
 
@@ -51,10 +66,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use clock::SimClock;
-pub use control::ClockInfo;
+pub use control::{ClockInfo, StaticKeys};
 pub use faults::{Faults, FaultsConfig, FaultsPatch};
 pub use script::{Script, ScriptStatus, ScriptStep};
-pub use state::{IssuedCredentials, Stats};
+pub use sources::{Sources, SourcesConfig, SourcesPatch};
+pub use state::{
+    IssuedCredentials, Stats, CONTAINER_ROLE_ARN, STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY,
+};
 
 /// The environment variable that turns on per-request logging to stderr (`1`).
 pub const LOG_ENV: &str = "FRESHCREDS_SIM_LOG";
@@ -192,6 +210,42 @@ impl Simulator {
     /// The live fault settings.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// The live settings of the container, web identity and SSO sources (`/_sim/config`).
+    pub fn sources(&self) -> &Sources {
+        &self.shared.sources
+    }
+
+    /// The container generation the container endpoint serves now (without rotating).
+    pub fn current_container_credentials(&self) -> IssuedCredentials {
+        self.shared.current_container_credentials()
+    }
+
+    /// Forces a new container credential generation.
+    pub fn rotate_container_now(&self) {
+        self.shared.rotate_container_now();
+    }
+
+    /// Revokes the current container generation (STS: `ExpiredToken` for it from now on) and
+    /// issues the next one.
+    pub fn revoke_container_current(&self) {
+        self.shared.revoke_container_current();
+    }
+
+    /// Registers a static key pair (an IAM user's long-term keys, used without a session token),
+    /// or gives a registered id a new secret. See `POST /_sim/static-keys`.
+    pub fn add_static_key(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> Result<(), String> {
+        self.shared.add_static_key(access_key_id, secret_access_key)
+    }
+
+    /// The static access key ids, sorted (the built-in one included; never the secrets).
+    pub fn static_key_ids(&self) -> Vec<String> {
+        self.shared.static_key_ids()
     }
 
     /// The simulator's compressed clock (without the `aws_clock_skew_ms` fault: the host's view).

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 server: accept loop, routing, common headers, request bodies and request logging.
 //!
 //! * Routing: `/latest` and `/latest/...` → IMDS; `/_sim/...` → control API; `/` → STS;
-//!   anything else → 404.
+//!   `/container/...` → container credentials; `/federation/...` → SSO portal; anything else →
+//!   404.
 //! * Every response gets `Date` (AWS time = real time + the `aws_clock_skew_ms` fault, HTTP-date)
 //!   and `Server: EC2ws`.
 //! * A handler can instead ask for the connection to be closed without any answer
@@ -27,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::http_date;
 use crate::state::Shared;
-use crate::{control, imds, sts};
+use crate::{container, control, imds, sso, sts};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
@@ -142,6 +143,10 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
         Ok(control::handle(shared, req).await)
     } else if path == "/" {
         Ok(sts::handle(shared, req).await)
+    } else if path.starts_with(container::PREFIX) {
+        Ok(container::handle(shared, &req))
+    } else if path == "/federation" || path.starts_with("/federation/") {
+        Ok(sso::handle(shared, &req))
     } else {
         Ok(text(StatusCode::NOT_FOUND, "Not Found"))
     }

@@ -1,4 +1,5 @@
-//! Shared simulator state: the credential generations, the IMDS session tokens and the counters.
+//! Shared simulator state: the credential generations, the issued role sessions, the static key
+//! pairs, the IMDS session tokens and the counters.
 //!
 //! * Generation 1 is issued when the simulator starts. A new generation is issued lazily when a
 //!   credentials request arrives at or after `expiration - rotate_before` (sim time), or at once
@@ -7,6 +8,13 @@
 //!   are kept. A revoked generation (`POST /_sim/revoke`,
 //!   [`crate::Simulator::revoke_current`]) gets `ExpiredToken` from STS at once; revoking also
 //!   issues the next generation.
+//! * The container endpoint has its own generation series with the same rules (lifetime, lazy
+//!   rotation `rotate_before` ahead of expiry, forced rotation, revocation), independent of IMDS.
+//! * Role sessions issued by STS `AssumeRole` / `AssumeRoleWithWebIdentity` and by the SSO portal
+//!   live their own duration (sim time); the newest [`MAX_SESSIONS`] are remembered.
+//! * Static key pairs (an IAM user's long-term keys, no session token, no expiry): the built-in
+//!   [`STATIC_ACCESS_KEY_ID`] / [`STATIC_SECRET_ACCESS_KEY`] and up to [`MAX_STATIC_KEYS`]
+//!   registered ones. Every access key id the simulator knows is unique across all of these.
 //! * Two clocks are derived from the [`SimClock`] and the `aws_clock_skew_ms` fault:
 //!   **AWS time** = real now + skew ([`crate::Simulator::aws_now`]) and the **credential timeline**
 //!   = compressed clock + skew, unscaled ([`crate::Simulator::sim_now`]).
@@ -25,12 +33,28 @@ use serde::{Deserialize, Serialize};
 use crate::clock::SimClock;
 use crate::faults::Faults;
 use crate::script::ScriptRunner;
+use crate::sources::Sources;
 use crate::SimConfig;
 
 /// How many credential generations STS remembers.
 pub const MAX_GENERATIONS: usize = 10_000;
 /// How many live IMDS session tokens are kept (the ones closest to expiry are dropped beyond this).
 pub const MAX_TOKENS: usize = 100_000;
+/// How many role sessions (AssumeRole, AssumeRoleWithWebIdentity, SSO) STS remembers; the oldest
+/// are forgotten beyond this (their keys then get `InvalidClientTokenId`).
+pub const MAX_SESSIONS: usize = 50_000;
+/// How many static key pairs may be known (the built-in one included).
+pub const MAX_STATIC_KEYS: usize = 1_000;
+/// The built-in static access key id (an IAM user's long-term key: no session token).
+pub const STATIC_ACCESS_KEY_ID: &str = "AKIASIMSTATIC0000001";
+/// The built-in static secret access key.
+pub const STATIC_SECRET_ACCESS_KEY: &str = "simStaticSecretKey0000000000000000000001";
+/// The account every simulated identity lives in (unless a role ARN names another).
+pub const ACCOUNT: &str = "123456789012";
+/// The IAM user the static key pairs belong to.
+pub const STATIC_USER_ARN: &str = "arn:aws:iam::123456789012:user/sim-static-user";
+/// Its user id (`AIDA` + 17).
+pub const STATIC_USER_ID: &str = "AIDASIMSTATICUSER0001";
 
 /// One generation of role credentials.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,6 +113,22 @@ pub struct Stats {
     /// STS `ExpiredToken` answers given because the generation was revoked (these are also
     /// counted in `sts_expired_token`).
     pub sts_revoked_rejections: u64,
+    /// Successful (200) container credential answers.
+    pub container_gets: u64,
+    /// Container requests refused for a missing (401) or wrong (403) `Authorization` header.
+    pub container_auth_failures: u64,
+    /// The current container generation number (state, not reset by reset-stats).
+    pub container_generation: u64,
+    /// New container generations issued (lazy, forced or by revocation).
+    pub container_rotations: u64,
+    /// Successful STS `AssumeRole` answers (also counted in `sts_ok`).
+    pub sts_assume_role: u64,
+    /// Successful STS `AssumeRoleWithWebIdentity` answers (also counted in `sts_ok`).
+    pub sts_assume_role_with_web_identity: u64,
+    /// Successful (200) SSO portal `GetRoleCredentials` answers.
+    pub sso_gets: u64,
+    /// SSO portal requests refused with 401 `UnauthorizedException`.
+    pub sso_unauthorized: u64,
 }
 
 pub(crate) struct CredentialStore {
@@ -99,16 +139,8 @@ pub(crate) struct CredentialStore {
     revoked: HashSet<String>,
 }
 
-/// What STS needs to know about a remembered generation.
-pub(crate) struct KnownCredentials {
-    pub creds: IssuedCredentials,
-    pub revoked: bool,
-    pub current: bool,
-}
-
 impl CredentialStore {
-    fn new(now: SystemTime, lifetime: Duration) -> CredentialStore {
-        let first = new_credentials(1, now, lifetime, |_| false);
+    fn new(first: IssuedCredentials) -> CredentialStore {
         let mut store = CredentialStore {
             current: first.clone(),
             by_key: HashMap::new(),
@@ -130,14 +162,203 @@ impl CredentialStore {
         }
     }
 
-    fn rotate(&mut self, now: SystemTime, lifetime: Duration) -> IssuedCredentials {
-        let by_key = &self.by_key;
-        let next = new_credentials(self.current.generation + 1, now, lifetime, |k| {
-            by_key.contains_key(k)
-        });
+    /// Issues the next generation under `access_key_id` (which the caller made sure is unused).
+    fn rotate(
+        &mut self,
+        access_key_id: String,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> IssuedCredentials {
+        let next = new_credentials(self.current.generation + 1, access_key_id, now, lifetime);
         self.current = next.clone();
         self.remember(next.clone());
         next
+    }
+
+    /// The current generation, rotated first when `now` is within `rotate_before` of its expiry.
+    /// The flag says whether it rotated.
+    fn for_serving(
+        &mut self,
+        fresh_key: impl FnOnce() -> String,
+        now: SystemTime,
+        lifetime: Duration,
+        rotate_before: Duration,
+    ) -> (IssuedCredentials, bool) {
+        let rotate_at = self
+            .current
+            .expiration
+            .checked_sub(rotate_before)
+            .unwrap_or(self.current.last_updated);
+        if now >= rotate_at {
+            (self.rotate(fresh_key(), now, lifetime), true)
+        } else {
+            (self.current.clone(), false)
+        }
+    }
+
+    /// Revokes the current generation and issues the next.
+    fn revoke_current(
+        &mut self,
+        access_key_id: String,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> IssuedCredentials {
+        let old = self.current.access_key_id.clone();
+        self.revoked.insert(old);
+        self.rotate(access_key_id, now, lifetime)
+    }
+}
+
+/// A role session: who the holder of issued credentials is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleSession {
+    /// `aws`, `aws-cn`, …
+    pub partition: String,
+    /// 12 digits.
+    pub account: String,
+    /// The role name (without its path).
+    pub role_name: String,
+    /// `AROA` + 17 characters, derived from the role ARN.
+    pub role_id: String,
+    pub session_name: String,
+}
+
+impl RoleSession {
+    /// A session of role `role_name` (no path) in `partition`/`account`.
+    pub fn new(partition: &str, account: &str, role_name: &str, session_name: &str) -> Self {
+        RoleSession {
+            partition: partition.to_string(),
+            account: account.to_string(),
+            role_name: role_name.to_string(),
+            role_id: role_id(&format!("arn:{partition}:iam::{account}:role/{role_name}")),
+            session_name: session_name.to_string(),
+        }
+    }
+
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:{}:sts::{}:assumed-role/{}/{}",
+            self.partition, self.account, self.role_name, self.session_name
+        )
+    }
+
+    /// `AROA…:SESSION`, the `AssumedRoleId` / GetCallerIdentity `UserId`.
+    pub fn assumed_role_id(&self) -> String {
+        format!("{}:{}", self.role_id, self.session_name)
+    }
+}
+
+/// A stable, role-id-shaped id for a role ARN: `AROA` + 17 uppercase hex characters.
+pub fn role_id(role_arn: &str) -> String {
+    let h = crate::sigv4::sha256_hex(role_arn.as_bytes()).to_ascii_uppercase();
+    format!("AROA{}", &h[..17])
+}
+
+/// Who signed an STS request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The EC2 instance profile role (IMDS generations).
+    InstanceRole,
+    /// A role session: container generations, AssumeRole, AssumeRoleWithWebIdentity, SSO.
+    RoleSession(RoleSession),
+    /// The IAM user of the static key pairs.
+    StaticUser,
+}
+
+/// The principal of the container credentials.
+pub fn container_session() -> RoleSession {
+    RoleSession::new("aws", ACCOUNT, CONTAINER_ROLE_NAME, CONTAINER_SESSION_NAME)
+}
+
+/// The container credentials' role name.
+pub const CONTAINER_ROLE_NAME: &str = "sim-container-role";
+/// The container credentials' role ARN (`RoleArn` in the container document).
+pub const CONTAINER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sim-container-role";
+/// The container credentials' session name (on ECS it is the task id).
+pub const CONTAINER_SESSION_NAME: &str = "sim-container-task";
+
+struct SessionStore {
+    by_key: HashMap<String, (IssuedCredentials, RoleSession)>,
+    order: VecDeque<String>,
+    issued: u64,
+}
+
+/// Every credential the simulator knows, under one lock so that access key ids stay unique.
+pub(crate) struct KeyStore {
+    imds: CredentialStore,
+    container: CredentialStore,
+    sessions: SessionStore,
+    /// access key id → secret.
+    statics: BTreeMap<String, String>,
+}
+
+impl KeyStore {
+    fn new(now: SystemTime, lifetime: Duration) -> KeyStore {
+        let imds = CredentialStore::new(new_credentials(1, random_key_id(), now, lifetime));
+        let mut container_key = random_key_id();
+        while imds.by_key.contains_key(&container_key) {
+            container_key = random_key_id();
+        }
+        let container = CredentialStore::new(new_credentials(1, container_key, now, lifetime));
+        let mut statics = BTreeMap::new();
+        statics.insert(
+            STATIC_ACCESS_KEY_ID.to_string(),
+            STATIC_SECRET_ACCESS_KEY.to_string(),
+        );
+        KeyStore {
+            imds,
+            container,
+            sessions: SessionStore {
+                by_key: HashMap::new(),
+                order: VecDeque::new(),
+                issued: 0,
+            },
+            statics,
+        }
+    }
+
+    fn contains(&self, access_key_id: &str) -> bool {
+        self.imds.by_key.contains_key(access_key_id)
+            || self.container.by_key.contains_key(access_key_id)
+            || self.sessions.by_key.contains_key(access_key_id)
+            || self.statics.contains_key(access_key_id)
+    }
+
+    /// A new `ASIA…` key id no credential uses.
+    fn fresh_key_id(&self) -> String {
+        loop {
+            let k = random_key_id();
+            if !self.contains(&k) {
+                return k;
+            }
+        }
+    }
+}
+
+/// What STS needs to know about the key that signed a request.
+pub(crate) struct KnownKey {
+    pub secret_access_key: String,
+    /// `None` for a static key pair (which must be used without a session token).
+    pub session_token: Option<String>,
+    /// `None` = never expires.
+    pub expiration: Option<SystemTime>,
+    pub revoked: bool,
+    /// The current IMDS generation (exempt from expiry while `serve_expired_credentials` is on).
+    pub imds_current: bool,
+    pub principal: Principal,
+}
+
+impl KnownKey {
+    fn issued(creds: &IssuedCredentials, revoked: bool, principal: Principal) -> KnownKey {
+        KnownKey {
+            secret_access_key: creds.secret_access_key.clone(),
+            session_token: Some(creds.session_token.clone()),
+            expiration: Some(creds.expiration),
+            revoked,
+            imds_current: false,
+            principal,
+        }
     }
 }
 
@@ -149,7 +370,8 @@ pub(crate) struct Shared {
     pub log_requests: bool,
     pub faults: Faults,
     pub script: ScriptRunner,
-    creds: Mutex<CredentialStore>,
+    pub sources: Sources,
+    keys: Mutex<KeyStore>,
     tokens: Mutex<HashMap<String, SystemTime>>,
     stats: Mutex<Stats>,
 }
@@ -161,7 +383,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn new(cfg: &SimConfig) -> Shared {
         let clock = SimClock::start(cfg.time_scale);
-        let creds = CredentialStore::new(clock.sim_now(), cfg.lifetime);
+        let keys = KeyStore::new(clock.sim_now(), cfg.lifetime);
         Shared {
             clock,
             lifetime: cfg.lifetime,
@@ -170,7 +392,8 @@ impl Shared {
             log_requests: cfg.log_requests,
             faults: Faults::default(),
             script: ScriptRunner::default(),
-            creds: Mutex::new(creds),
+            sources: Sources::default(),
+            keys: Mutex::new(keys),
             tokens: Mutex::new(HashMap::new()),
             stats: Mutex::new(Stats::default()),
         }
@@ -182,9 +405,16 @@ impl Shared {
     }
 
     pub fn stats(&self) -> Stats {
-        let generation = lock(&self.creds).current.generation;
+        let (generation, container_generation) = {
+            let keys = lock(&self.keys);
+            (
+                keys.imds.current.generation,
+                keys.container.current.generation,
+            )
+        };
         let mut s = lock(&self.stats).clone();
         s.generation = generation;
+        s.container_generation = container_generation;
         s
     }
 
@@ -196,26 +426,26 @@ impl Shared {
     /// `rotate_before` of its expiration.
     pub fn credentials_for_serving(&self) -> IssuedCredentials {
         let now = self.sim_now();
-        let mut store = lock(&self.creds);
-        let rotate_at = store
-            .current
-            .expiration
-            .checked_sub(self.rotate_before)
-            .unwrap_or(store.current.last_updated);
-        if now >= rotate_at {
-            let next = store.rotate(now, self.lifetime);
-            drop(store);
+        let (creds, rotated) = {
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.imds
+                .for_serving(|| fresh, now, self.lifetime, self.rotate_before)
+        };
+        if rotated {
             self.count(|s| s.rotations += 1);
-            next
-        } else {
-            store.current.clone()
         }
+        creds
     }
 
     /// Forces a new generation.
     pub fn rotate_now(&self) -> IssuedCredentials {
         let now = self.sim_now();
-        let next = lock(&self.creds).rotate(now, self.lifetime);
+        let next = {
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.imds.rotate(fresh, now, self.lifetime)
+        };
         self.count(|s| s.rotations += 1);
         next
     }
@@ -225,13 +455,104 @@ impl Shared {
     pub fn revoke_current(&self) -> IssuedCredentials {
         let now = self.sim_now();
         let next = {
-            let mut store = lock(&self.creds);
-            let old = store.current.access_key_id.clone();
-            store.revoked.insert(old);
-            store.rotate(now, self.lifetime)
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.imds.revoke_current(fresh, now, self.lifetime)
         };
         self.count(|s| s.rotations += 1);
         next
+    }
+
+    /// The credentials the container endpoint should serve now (same rotation rule as IMDS, own
+    /// generation series).
+    pub fn container_credentials_for_serving(&self) -> IssuedCredentials {
+        let now = self.sim_now();
+        let (creds, rotated) = {
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.container
+                .for_serving(|| fresh, now, self.lifetime, self.rotate_before)
+        };
+        if rotated {
+            self.count(|s| s.container_rotations += 1);
+        }
+        creds
+    }
+
+    /// Forces a new container generation.
+    pub fn rotate_container_now(&self) -> IssuedCredentials {
+        let now = self.sim_now();
+        let next = {
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.container.rotate(fresh, now, self.lifetime)
+        };
+        self.count(|s| s.container_rotations += 1);
+        next
+    }
+
+    /// Revokes the current container generation and issues the next one.
+    pub fn revoke_container_current(&self) -> IssuedCredentials {
+        let now = self.sim_now();
+        let next = {
+            let mut keys = lock(&self.keys);
+            let fresh = keys.fresh_key_id();
+            keys.container.revoke_current(fresh, now, self.lifetime)
+        };
+        self.count(|s| s.container_rotations += 1);
+        next
+    }
+
+    /// The current container generation, without rotating.
+    pub fn current_container_credentials(&self) -> IssuedCredentials {
+        lock(&self.keys).container.current.clone()
+    }
+
+    /// Issues role-session credentials valid for `duration` of sim time (from the credential
+    /// timeline's now).
+    pub fn issue_session(&self, session: RoleSession, duration: Duration) -> IssuedCredentials {
+        let now = self.sim_now();
+        let mut keys = lock(&self.keys);
+        let fresh = keys.fresh_key_id();
+        let store = &mut keys.sessions;
+        store.issued += 1;
+        let creds = new_credentials(store.issued, fresh, now, duration);
+        store.order.push_back(creds.access_key_id.clone());
+        store
+            .by_key
+            .insert(creds.access_key_id.clone(), (creds.clone(), session));
+        while store.order.len() > MAX_SESSIONS {
+            if let Some(old) = store.order.pop_front() {
+                store.by_key.remove(&old);
+            }
+        }
+        creds
+    }
+
+    /// Registers (or replaces the secret of) a static key pair. Refuses a key id that issued
+    /// credentials use, a bad shape, or more than [`MAX_STATIC_KEYS`].
+    pub fn add_static_key(&self, access_key_id: &str, secret: &str) -> Result<(), String> {
+        validate_static_key(access_key_id, secret)?;
+        let mut keys = lock(&self.keys);
+        if keys.imds.by_key.contains_key(access_key_id)
+            || keys.container.by_key.contains_key(access_key_id)
+            || keys.sessions.by_key.contains_key(access_key_id)
+        {
+            return Err(format!(
+                "access_key_id {access_key_id} is already used by credentials the simulator issued"
+            ));
+        }
+        if !keys.statics.contains_key(access_key_id) && keys.statics.len() >= MAX_STATIC_KEYS {
+            return Err(format!("at most {MAX_STATIC_KEYS} static key pairs"));
+        }
+        keys.statics
+            .insert(access_key_id.to_string(), secret.to_string());
+        Ok(())
+    }
+
+    /// The access key ids of the static key pairs, sorted (never the secrets).
+    pub fn static_key_ids(&self) -> Vec<String> {
+        lock(&self.keys).statics.keys().cloned().collect()
     }
 
     /// AWS's now: real now + `aws_clock_skew_ms`.
@@ -246,18 +567,43 @@ impl Shared {
 
     /// The current generation, without rotating.
     pub fn current_credentials(&self) -> IssuedCredentials {
-        lock(&self.creds).current.clone()
+        lock(&self.keys).imds.current.clone()
     }
 
-    /// Any remembered generation with this access key id, whether it is revoked and whether it
-    /// is the current one.
-    pub fn find_credentials(&self, access_key_id: &str) -> Option<KnownCredentials> {
-        let store = lock(&self.creds);
-        let creds = store.by_key.get(access_key_id)?.clone();
-        Some(KnownCredentials {
-            revoked: store.revoked.contains(access_key_id),
-            current: store.current.access_key_id == access_key_id,
-            creds,
+    /// Whatever the simulator knows about this access key id: an IMDS or container generation
+    /// (remembered ones included), a role session or a static key pair.
+    pub fn lookup_key(&self, access_key_id: &str) -> Option<KnownKey> {
+        let keys = lock(&self.keys);
+        if let Some(c) = keys.imds.by_key.get(access_key_id) {
+            let mut k = KnownKey::issued(
+                c,
+                keys.imds.revoked.contains(access_key_id),
+                Principal::InstanceRole,
+            );
+            k.imds_current = keys.imds.current.access_key_id == access_key_id;
+            return Some(k);
+        }
+        if let Some(c) = keys.container.by_key.get(access_key_id) {
+            return Some(KnownKey::issued(
+                c,
+                keys.container.revoked.contains(access_key_id),
+                Principal::RoleSession(container_session()),
+            ));
+        }
+        if let Some((c, session)) = keys.sessions.by_key.get(access_key_id) {
+            return Some(KnownKey::issued(
+                c,
+                false,
+                Principal::RoleSession(session.clone()),
+            ));
+        }
+        keys.statics.get(access_key_id).map(|secret| KnownKey {
+            secret_access_key: secret.clone(),
+            session_token: None,
+            expiration: None,
+            revoked: false,
+            imds_current: false,
+            principal: Principal::StaticUser,
         })
     }
 
@@ -310,18 +656,17 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
         .collect()
 }
 
+/// `ASIA` + 16 uppercase alphanumerics (not checked for uniqueness).
+fn random_key_id() -> String {
+    format!("ASIA{}", random_string(16, UPPER_ALNUM))
+}
+
 fn new_credentials(
     generation: u64,
+    access_key_id: String,
     now: SystemTime,
     lifetime: Duration,
-    taken: impl Fn(&str) -> bool,
 ) -> IssuedCredentials {
-    let access_key_id = loop {
-        let k = format!("ASIA{}", random_string(16, UPPER_ALNUM));
-        if !taken(&k) {
-            break k;
-        }
-    };
     // Real session tokens are long base64 blobs starting with "IQoJb3JpZ2lu" ("!\n\torigin").
     let session_token = format!("IQoJb3JpZ2luX2VjE{}", random_string(283, BASE64));
     IssuedCredentials {
@@ -332,6 +677,22 @@ fn new_credentials(
         last_updated: now,
         expiration: now.checked_add(lifetime).unwrap_or(now),
     }
+}
+
+/// Checks a static key pair's shape: the id 16..=128 ASCII letters and digits, the secret
+/// 1..=128 visible ASCII characters.
+pub fn validate_static_key(access_key_id: &str, secret: &str) -> Result<(), String> {
+    if !(16..=128).contains(&access_key_id.len())
+        || !access_key_id.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err("access_key_id must be 16..=128 ASCII letters and digits".to_string());
+    }
+    if !(1..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "secret_access_key must be 1..=128 visible ASCII characters (no spaces)".to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// A uuid-shaped random request id (`8-4-4-4-12` lowercase hex).
@@ -354,7 +715,7 @@ mod tests {
     #[test]
     fn credential_shapes() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let c = new_credentials(7, now, Duration::from_secs(3600), |_| false);
+        let c = new_credentials(7, random_key_id(), now, Duration::from_secs(3600));
         assert_eq!(c.generation, 7);
         assert!(c.access_key_id.starts_with("ASIA") && c.access_key_id.len() == 20);
         assert!(c
@@ -371,13 +732,49 @@ mod tests {
     #[test]
     fn store_remembers_old_generations_up_to_the_cap() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut store = CredentialStore::new(now, Duration::from_secs(60));
+        let mut store = CredentialStore::new(new_credentials(
+            1,
+            random_key_id(),
+            now,
+            Duration::from_secs(60),
+        ));
         let first = store.current.access_key_id.clone();
         for _ in 0..MAX_GENERATIONS {
-            store.rotate(now, Duration::from_secs(60));
+            store.rotate(random_key_id(), now, Duration::from_secs(60));
         }
         assert_eq!(store.current.generation, MAX_GENERATIONS as u64 + 1);
         assert_eq!(store.by_key.len(), MAX_GENERATIONS);
         assert!(!store.by_key.contains_key(&first));
+    }
+
+    #[test]
+    fn key_ids_are_unique_across_sources_and_static_keys_validate() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let keys = KeyStore::new(now, Duration::from_secs(60));
+        assert_ne!(
+            keys.imds.current.access_key_id,
+            keys.container.current.access_key_id
+        );
+        assert!(keys.contains(&keys.imds.current.access_key_id));
+        assert!(keys.contains(&keys.container.current.access_key_id));
+        assert!(keys.contains(STATIC_ACCESS_KEY_ID));
+        assert!(!keys.contains(&keys.fresh_key_id()));
+
+        assert!(validate_static_key(STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY).is_ok());
+        for (id, secret) in [
+            ("AKIA123", "s"),
+            (&"A".repeat(129)[..], "s"),
+            ("AKIA-0000000000000", "s"),
+            ("AKIA000000000000", ""),
+            ("AKIA000000000000", "a b"),
+            ("AKIA000000000000", "é"),
+        ] {
+            assert!(validate_static_key(id, secret).is_err(), "{id} {secret}");
+        }
+        let session = RoleSession::new("aws", ACCOUNT, "r", "s");
+        assert_eq!(session.arn(), "arn:aws:sts::123456789012:assumed-role/r/s");
+        assert_eq!(session.role_id, role_id("arn:aws:iam::123456789012:role/r"));
+        assert_eq!(session.role_id.len(), 21);
+        assert!(session.assumed_role_id().ends_with(":s"));
     }
 }

@@ -1,9 +1,14 @@
-//! AWS STS `GetCallerIdentity` (query protocol) at `/`, with real SigV4 verification.
+//! AWS STS (query protocol) at `/`, with real SigV4 verification: `GetCallerIdentity`,
+//! `AssumeRole` and the unsigned `AssumeRoleWithWebIdentity` (the latter two in [`crate::assume`]).
 //!
 //! Requests are `POST /` with a form body (`Action=GetCallerIdentity&Version=2011-06-15`,
 //! `Content-Type: application/x-www-form-urlencoded[; charset=utf-8]`) as the AWS SDKs for Java
-//! send them; `GET /?Action=…` works too. Bodies over 64 KiB → 413. Checks, in order, each failure
-//! answered with STS's XML `ErrorResponse` (`text/xml`, `x-amzn-RequestId` header):
+//! send them; `GET /?Action=…` works too. Bodies over 64 KiB → 413.
+//!
+//! `Action=AssumeRoleWithWebIdentity` (with `Version` 2011-06-15 or none) is not signed and skips
+//! checks 1–6 (an `Authorization` header on it is ignored). Every other request goes through these
+//! checks, in order, each failure answered with STS's XML `ErrorResponse` (`text/xml`,
+//! `x-amzn-RequestId` header):
 //!
 //! 1. no `Authorization` → 403 `MissingAuthenticationToken`; unparsable, repeated, not
 //!    `AWS4-HMAC-SHA256`, `host` not signed, `X-Amz-Date` missing or malformed → 403
@@ -11,22 +16,31 @@
 //! 2. `X-Amz-Date` more than 5 minutes from **AWS time** (the real clock + the
 //!    `aws_clock_skew_ms` fault) → 403 `SignatureDoesNotMatch` ("Signature expired: … is now
 //!    earlier than …" / "Signature not yet current: … is still later than …");
-//! 3. unknown access key id → 403 `InvalidClientTokenId`;
+//! 3. unknown access key id → 403 `InvalidClientTokenId`. Known keys are the IMDS and container
+//!    generations, the role sessions issued by `AssumeRole`, `AssumeRoleWithWebIdentity` and the
+//!    SSO portal, and the static key pairs (built-in `AKIASIMSTATIC0000001`, and those registered
+//!    with `POST /_sim/static-keys`);
 //! 4. credential scope date ≠ `X-Amz-Date` date, service ≠ `sts`, terminator ≠ `aws4_request`,
 //!    `x-amz-content-sha256` ≠ sha256(body), or a signature mismatch → 403 `SignatureDoesNotMatch`;
-//! 5. `X-Amz-Security-Token` missing or not the token issued with that key → 403
-//!    `InvalidClientTokenId`;
-//! 6. the generation was revoked (`POST /_sim/revoke`), or sim now (compressed clock + skew) ≥
-//!    its expiration → 403 `ExpiredToken`. While the `serve_expired_credentials` fault is on, the
-//!    *current* generation is exempt from the expiration test (as AWS keeps honouring the
-//!    credentials it hands out during such an event), not from revocation;
-//! 7. `Action` other than `GetCallerIdentity` (or missing, or a `Version` other than 2011-06-15)
-//!    → 400 `InvalidAction`; otherwise 200 with the caller identity of the simulated role.
+//! 5. `X-Amz-Security-Token` missing or not the token issued with that key — or, for a static key
+//!    pair, present at all → 403 `InvalidClientTokenId`;
+//! 6. the generation was revoked (`POST /_sim/revoke`, `POST /_sim/container/revoke`), or sim now
+//!    (compressed clock + skew) ≥ its expiration → 403 `ExpiredToken`. While the
+//!    `serve_expired_credentials` fault is on, the *current IMDS* generation is exempt from the
+//!    expiration test (as AWS keeps honouring the credentials it hands out during such an event),
+//!    not from revocation. Static keys never expire;
+//! 7. `Action` missing, or a `Version` other than 2011-06-15, or an action other than
+//!    `GetCallerIdentity` / `AssumeRole` → 400 `InvalidAction`; `GetCallerIdentity` → 200 with
+//!    the caller's identity: the instance profile role
+//!    (`arn:aws:sts::123456789012:assumed-role/ROLE/i-0123456789abcdef0`), the role session
+//!    (`arn:…:sts::ACCOUNT:assumed-role/ROLE/SESSION`, `UserId` `AROA…:SESSION`) or the static
+//!    user (`arn:aws:iam::123456789012:user/sim-static-user`).
 //!
 //! Counters: `sts_calls` counts every request to `/`; each answer adds to exactly one of
 //! `sts_ok`, `sts_expired_token`, `sts_signature_does_not_match`, `sts_invalid_client_token_id`,
 //! `sts_other_errors`; `sts_revoked_rejections` additionally counts the `ExpiredToken` answers
-//! given for revoked generations.
+//! given for revoked generations, `sts_assume_role` and `sts_assume_role_with_web_identity` the
+//! successful answers of those actions (also in `sts_ok`).
 
 use std::time::{Duration, SystemTime};
 
@@ -35,15 +49,17 @@ use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 
+use crate::assume;
 use crate::clock::{amz_date, parse_amz_date};
 use crate::imds::INSTANCE_ID;
 use crate::server::{read_body, response, BodyError, LogNote, Resp, MAX_BODY};
 use crate::sigv4;
-use crate::state::{request_id, IssuedCredentials, Shared};
+use crate::state::{request_id, KnownKey, Principal, Shared, STATIC_USER_ARN, STATIC_USER_ID};
+
+pub use crate::state::ACCOUNT;
 
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const API_VERSION: &str = "2011-06-15";
-pub const ACCOUNT: &str = "123456789012";
 /// Allowed distance between `X-Amz-Date` and AWS time.
 pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
@@ -59,7 +75,11 @@ pub struct StsError {
 }
 
 impl StsError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> StsError {
         StsError {
             status,
             code,
@@ -94,7 +114,12 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-fn xml_response(status: StatusCode, request_id: &str, body: String, note: &'static str) -> Resp {
+pub(crate) fn xml_response(
+    status: StatusCode,
+    request_id: &str,
+    body: String,
+    note: &'static str,
+) -> Resp {
     let mut resp = response(status, "text/xml", body);
     if let Ok(v) = HeaderValue::from_str(request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
@@ -103,7 +128,7 @@ fn xml_response(status: StatusCode, request_id: &str, body: String, note: &'stat
     resp
 }
 
-fn error_response(shared: &Shared, request_id: &str, err: StsError) -> Resp {
+pub(crate) fn error_response(shared: &Shared, request_id: &str, err: StsError) -> Resp {
     shared.count(|s| match err.code {
         "SignatureDoesNotMatch" => s.sts_signature_does_not_match += 1,
         "InvalidClientTokenId" => s.sts_invalid_client_token_id += 1,
@@ -118,13 +143,61 @@ fn error_response(shared: &Shared, request_id: &str, err: StsError) -> Resp {
     xml_response(err.status, request_id, body, err.code)
 }
 
-fn ok_response(shared: &Shared, request_id: &str) -> Resp {
+fn ok_response(shared: &Shared, request_id: &str, principal: &Principal) -> Resp {
     shared.count(|s| s.sts_ok += 1);
-    let role = xml_escape(&shared.role_name);
+    let (arn, user_id, account) = match principal {
+        Principal::InstanceRole => (
+            format!(
+                "arn:aws:sts::{ACCOUNT}:assumed-role/{}/{INSTANCE_ID}",
+                shared.role_name
+            ),
+            format!("AROASIMULATOR:{INSTANCE_ID}"),
+            ACCOUNT.to_string(),
+        ),
+        Principal::RoleSession(s) => (s.arn(), s.assumed_role_id(), s.account.clone()),
+        Principal::StaticUser => (
+            STATIC_USER_ARN.to_string(),
+            STATIC_USER_ID.to_string(),
+            ACCOUNT.to_string(),
+        ),
+    };
     let body = format!(
-        "<GetCallerIdentityResponse xmlns=\"{NAMESPACE}\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{INSTANCE_ID}</Arn>\n    <UserId>AROASIMULATOR:{INSTANCE_ID}</UserId>\n    <Account>{ACCOUNT}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
+        "<GetCallerIdentityResponse xmlns=\"{NAMESPACE}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+        xml_escape(&arn),
+        xml_escape(&user_id),
+        xml_escape(&account)
     );
     xml_response(StatusCode::OK, request_id, body, "OK")
+}
+
+/// The request parameters: the query string's, then (for form bodies) the body's.
+pub(crate) struct Params(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Params {
+    fn from_request(parts: &Parts, body: &[u8]) -> Params {
+        let mut params = sigv4::parse_pairs(parts.uri.query().unwrap_or(""), true);
+        let is_form = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if is_form {
+            params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
+        }
+        Params(params)
+    }
+
+    /// The first value of `name` (lossy UTF-8).
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_slice() == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
 }
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
@@ -158,12 +231,43 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
             return error_response(shared, &rid, err);
         }
     };
-    if let Err(err) = verify(shared, &parts, &body) {
-        return error_response(shared, &rid, err);
+    let params = Params::from_request(&parts, &body);
+    let action = params.get("Action");
+    let version = params
+        .get("Version")
+        .unwrap_or_else(|| API_VERSION.to_string());
+    if action.as_deref() == Some("AssumeRoleWithWebIdentity") && version == API_VERSION {
+        return assume::assume_role_with_web_identity(shared, &rid, &params);
     }
-    match check_action(&parts, &body) {
-        Ok(()) => ok_response(shared, &rid),
-        Err(err) => error_response(shared, &rid, err),
+    let key = match verify(shared, &parts, &body) {
+        Ok(key) => key,
+        Err(err) => return error_response(shared, &rid, err),
+    };
+    match action.as_deref() {
+        None => error_response(
+            shared,
+            &rid,
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidAction",
+                "Missing required parameter: Action",
+            ),
+        ),
+        Some("GetCallerIdentity") if version == API_VERSION => {
+            ok_response(shared, &rid, &key.principal)
+        }
+        Some("AssumeRole") if version == API_VERSION => {
+            assume::assume_role(shared, &rid, &params, &key.principal)
+        }
+        Some(other) => error_response(
+            shared,
+            &rid,
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidAction",
+                format!("Could not find operation {other} for version {version}"),
+            ),
+        ),
     }
 }
 
@@ -171,12 +275,8 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Runs checks 1–6 and returns the generation that signed the request.
-pub(crate) fn verify(
-    shared: &Shared,
-    parts: &Parts,
-    body: &[u8],
-) -> Result<IssuedCredentials, StsError> {
+/// Runs checks 1–6 and returns what is known about the key that signed the request.
+pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<KnownKey, StsError> {
     // 1. Authorization present and well formed.
     let mut auths = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(auth_value) = auths.next() else {
@@ -219,9 +319,8 @@ pub(crate) fn verify(
 
     // 3. Known access key id.
     let known = shared
-        .find_credentials(&auth.access_key_id)
+        .lookup_key(&auth.access_key_id)
         .ok_or_else(StsError::invalid_token)?;
-    let creds = known.creds;
 
     // 4. Scope and signature.
     let date_part = amz_date_str.get(0..8).unwrap_or("");
@@ -274,7 +373,7 @@ pub(crate) fn verify(
         &payload_hash,
     );
     let key = sigv4::signing_key(
-        &creds.secret_access_key,
+        &known.secret_access_key,
         &auth.date,
         &auth.region,
         &auth.service,
@@ -287,9 +386,16 @@ pub(crate) fn verify(
         return Err(StsError::mismatch(SIGNATURE_MISMATCH));
     }
 
-    // 5. The session token issued with that key.
-    let token_ok = header_str(&parts.headers, "x-amz-security-token")
-        .is_some_and(|t| sigv4::constant_time_eq(t.as_bytes(), creds.session_token.as_bytes()));
+    // 5. The session token issued with that key (none for a static key pair).
+    let sent_token = parts
+        .headers
+        .get("x-amz-security-token")
+        .map(HeaderValue::as_bytes);
+    let token_ok = match (&known.session_token, sent_token) {
+        (Some(expected), Some(sent)) => sigv4::constant_time_eq(sent, expected.as_bytes()),
+        (None, None) => true,
+        _ => false,
+    };
     if !token_ok {
         return Err(StsError::invalid_token());
     }
@@ -306,11 +412,13 @@ pub(crate) fn verify(
         shared.count(|s| s.sts_revoked_rejections += 1);
         return Err(expired());
     }
-    let exempt = known.current && shared.faults.serve_expired_credentials();
-    if !exempt && shared.sim_now() >= creds.expiration {
-        return Err(expired());
+    if let Some(expiration) = known.expiration {
+        let exempt = known.imds_current && shared.faults.serve_expired_credentials();
+        if !exempt && shared.sim_now() >= expiration {
+            return Err(expired());
+        }
     }
-    Ok(creds)
+    Ok(known)
 }
 
 /// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (AWS time).
@@ -336,44 +444,6 @@ pub fn check_skew(
         )));
     }
     Ok(())
-}
-
-/// Check 7: the query and (for form bodies) body parameters name `GetCallerIdentity`.
-fn check_action(parts: &Parts, body: &[u8]) -> Result<(), StsError> {
-    let mut params = sigv4::parse_pairs(parts.uri.query().unwrap_or(""), true);
-    let is_form = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if is_form {
-        params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
-    }
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.as_slice() == name.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    };
-    let version = param("Version");
-    let shown_version = version.clone().unwrap_or_else(|| API_VERSION.to_string());
-    match param("Action") {
-        None => Err(StsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            "Missing required parameter: Action",
-        )),
-        Some(action) if action == "GetCallerIdentity" && shown_version == API_VERSION => Ok(()),
-        Some(action) => Err(StsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("Could not find operation {action} for version {shown_version}"),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ impl std::fmt::Debug for CachedToken {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ImdsClientBuilder {
     endpoint: Option<String>,
     token_ttl: Option<Duration>,

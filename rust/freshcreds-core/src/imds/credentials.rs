@@ -117,6 +117,12 @@ impl ProvideCredentials for ImdsCredentialsProvider {
 
 /// Parses the IMDS credentials document. The error says what was wrong, never what was there.
 pub fn parse_credentials(body: &str) -> Result<Credentials, String> {
+    parse_credentials_document(body, true, "imds")
+}
+
+/// Parses an IMDS- or container-style credentials document (`Code` is only checked when
+/// `require_code`; container endpoints do not send it).
+pub fn parse_credentials_document(body: &str, require_code: bool, source: &'static str) -> Result<Credentials, String> {
     let doc: Value = serde_json::from_str(body).map_err(|e| {
         // serde_json's syntax errors name a line and column, never content.
         format!("the body is not JSON ({} at line {} column {})", classify(&e), e.line(), e.column())
@@ -130,7 +136,7 @@ pub fn parse_credentials(body: &str) -> Result<Credentials, String> {
             Some(_) => Err(format!("the field {field} is not a string")),
         }
     };
-    let code = text("Code")?;
+    let code = if require_code { text("Code")? } else { "Success" };
     if code != "Success" {
         // The code is a status word such as "Failure", not a secret; cap it anyway.
         let shown: String = code.chars().take(40).collect();
@@ -144,7 +150,7 @@ pub fn parse_credentials(body: &str) -> Result<Credentials, String> {
         let shown: String = expiration_text.chars().take(40).collect();
         format!("Expiration '{shown}' is not an RFC 3339 time")
     })?;
-    Ok(Credentials::new(access_key_id, secret, Some(token.to_string()), Some(expiration), "imds"))
+    Ok(Credentials::new(access_key_id, secret, Some(token.to_string()), Some(expiration), source))
 }
 
 /// Credentials IMDS served already expired get 5–10 more minutes (see the module docs).

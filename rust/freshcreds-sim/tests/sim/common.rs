@@ -36,6 +36,15 @@ impl Reply {
     }
 }
 
+/// Undoes the simulator's XML escaping.
+pub fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 pub fn between(s: &str, a: &str, b: &str) -> Option<String> {
     let start = s.find(a)? + a.len();
     let end = s[start..].find(b)? + start;
@@ -200,6 +209,19 @@ pub struct StsCall {
 }
 
 impl StsCall {
+    /// Signs a form-encoded `POST /` with this body, now.
+    pub fn form(port: u16, creds: &Creds, body: &str) -> StsCall {
+        StsCall::signed(
+            port,
+            creds,
+            &now_amz_date(),
+            "POST",
+            "",
+            body.as_bytes(),
+            "sts",
+        )
+    }
+
     /// Signs `GetCallerIdentity` like the AWS SDK for Java v2: form body, signed content-type,
     /// content-length, host, x-amz-date, x-amz-security-token, amz-sdk-* headers.
     pub fn get_caller_identity(port: u16, creds: &Creds, amz_date: &str) -> StsCall {
@@ -227,7 +249,6 @@ impl StsCall {
         let mut headers = vec![
             ("Host".to_string(), format!("127.0.0.1:{port}")),
             ("X-Amz-Date".to_string(), amz_date.to_string()),
-            ("X-Amz-Security-Token".to_string(), creds.token.clone()),
             (
                 "amz-sdk-invocation-id".to_string(),
                 "d1e7e4b1-0b2a-4c3d-9e8f-0a1b2c3d4e5f".to_string(),
@@ -237,6 +258,10 @@ impl StsCall {
                 "attempt=1; max=4".to_string(),
             ),
         ];
+        // Long-term (static) keys have no session token.
+        if !creds.token.is_empty() {
+            headers.push(("X-Amz-Security-Token".to_string(), creds.token.clone()));
+        }
         if !body.is_empty() {
             headers.push((
                 "Content-Type".to_string(),
@@ -289,6 +314,68 @@ impl StsCall {
         }
         send(req.body(self.body.clone())).await
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of `pairs`, as the SDKs send it.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The credentials in an `AssumeRole*` answer.
+pub fn creds_from_xml(body: &str) -> Creds {
+    let get = |tag: &str| {
+        between(body, &format!("<{tag}>"), &format!("</{tag}>"))
+            .unwrap_or_else(|| panic!("no <{tag}> in {body}"))
+    };
+    Creds {
+        akid: get("AccessKeyId"),
+        secret: get("SecretAccessKey"),
+        token: get("SessionToken"),
+    }
+}
+
+/// The built-in static key pair (no session token).
+pub fn static_creds() -> Creds {
+    Creds {
+        akid: "AKIASIMSTATIC0000001".to_string(),
+        secret: "simStaticSecretKey0000000000000000000001".to_string(),
+        token: String::new(),
+    }
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time.
+pub fn rfc3339_millis(s: &str) -> i64 {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{s}: {e}"));
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn epoch_millis(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .expect("after epoch")
+        .as_millis() as i64
+}
+
+/// Sends `GetCallerIdentity` signed with `creds`.
+pub async fn caller_identity(c: &reqwest::Client, base: &str, port: u16, creds: &Creds) -> Reply {
+    StsCall::get_caller_identity(port, creds, &now_amz_date())
+        .send(c, base)
+        .await
 }
 
 pub fn now_amz_date() -> String {

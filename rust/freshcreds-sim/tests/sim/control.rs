@@ -34,10 +34,18 @@ async fn stats_rotate_and_reset() {
         "imds_dropped",
         "token_put_hangs",
         "sts_revoked_rejections",
+        "container_gets",
+        "container_auth_failures",
+        "container_generation",
+        "container_rotations",
+        "sts_assume_role",
+        "sts_assume_role_with_web_identity",
+        "sso_gets",
+        "sso_unauthorized",
     ] {
         assert!(v.get(key).is_some(), "{key} missing in {v}");
     }
-    assert_eq!(v.as_object().map(|o| o.len()), Some(18));
+    assert_eq!(v.as_object().map(|o| o.len()), Some(26));
     let stats: Stats = serde_json::from_value(v).expect("Stats deserializes");
     assert_eq!(stats, sim.stats());
     assert_eq!(
@@ -69,6 +77,7 @@ async fn stats_rotate_and_reset() {
         stats,
         Stats {
             generation: 2,
+            container_generation: 1,
             ..Stats::default()
         }
     );
@@ -230,4 +239,86 @@ async fn config_is_validated_and_drop_stops_the_server() {
     let a = start_default().await;
     let b = start_default().await;
     assert_ne!(a.addr().port(), b.addr().port());
+}
+
+#[tokio::test]
+async fn sources_config_over_http() {
+    use freshcreds_sim::SourcesConfig;
+    let sim = start_default().await;
+    let (base, c) = (sim.base_url(), client());
+    let url = format!("{base}/_sim/config");
+
+    let r = send(c.get(&url)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({
+            "container_auth_token": "sim-container-token",
+            "web_identity_token": null,
+            "sso_access_token": null,
+        })
+    );
+    assert_eq!(
+        serde_json::from_str::<SourcesConfig>(&r.body).expect("config"),
+        SourcesConfig::default()
+    );
+
+    // PATCH: only the fields given; null = none.
+    let r = send(
+        c.patch(&url)
+            .body(r#"{"sso_access_token":"sso","container_auth_token":null}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now: SourcesConfig = serde_json::from_str(&r.body).expect("config");
+    assert_eq!(now.container_auth_token, None);
+    assert_eq!(now.sso_access_token.as_deref(), Some("sso"));
+    assert_eq!(sim.sources().get(), now);
+
+    // POST: a missing field takes its default, null is none.
+    let r = send(c.post(&url).body(r#"{"web_identity_token":"w"}"#)).await;
+    assert_eq!(
+        r.json(),
+        serde_json::json!({
+            "container_auth_token": "sim-container-token",
+            "web_identity_token": "w",
+            "sso_access_token": null,
+        })
+    );
+    let before = sim.sources().get();
+    for bad in [
+        r#"{"typo":1}"#,
+        r#"{"sso_access_token":""}"#,
+        r#"{"sso_access_token":" lead"}"#,
+        r#"{"container_auth_token":"line\nbreak"}"#,
+        r#"{"container_auth_token":5}"#,
+        "[]",
+        "{",
+    ] {
+        assert_eq!(send(c.post(&url).body(bad)).await.status, 400, "POST {bad}");
+        assert_eq!(
+            send(c.patch(&url).body(bad)).await.status,
+            400,
+            "PATCH {bad}"
+        );
+    }
+    assert_eq!(sim.sources().get(), before, "bad requests change nothing");
+    assert_eq!(
+        send(c.post(&url)).await.status,
+        200,
+        "an empty body restores the defaults"
+    );
+    assert_eq!(sim.sources().get(), SourcesConfig::default());
+    assert_eq!(send(c.delete(&url)).await.status, 405);
+    // Clearing the faults leaves the config alone, and the other way round.
+    sim.sources()
+        .set_sso_access_token(Some("kept".into()))
+        .expect("valid");
+    assert_eq!(
+        send(c.post(format!("{base}/_sim/faults")).body("{}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(sim.sources().sso_access_token().as_deref(), Some("kept"));
 }

@@ -1,12 +1,16 @@
 //! End-to-end tests of the simulator over real HTTP on 127.0.0.1 (and nothing else).
 
+mod assume_role;
 mod binary;
 mod common;
+mod container;
 mod control;
 mod faults;
 mod imds;
 mod script;
+mod sso;
 mod sts;
+mod web_identity;
 
 use std::time::Duration;
 

@@ -388,14 +388,14 @@ async fn missing_or_garbled_authorization_and_bad_actions() {
         &amz,
         "POST",
         "",
-        b"Action=AssumeRole&Version=2011-06-15",
+        b"Action=GetSessionToken&Version=2011-06-15",
         "sts",
     );
     let r = call.send(&c, &base).await;
     assert_eq!((r.status, r.code().as_str()), (400, "InvalidAction"));
     assert_eq!(
         r.message(),
-        "Could not find operation AssumeRole for version 2011-06-15"
+        "Could not find operation GetSessionToken for version 2011-06-15"
     );
     let call = StsCall::signed(
         port(&sim),

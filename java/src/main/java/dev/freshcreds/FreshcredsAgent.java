@@ -178,6 +178,39 @@ public final class FreshcredsAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * The credential source that won the default chain (in the SDKs' order): {@code environment},
+     * {@code systemProperties}, {@code profile}, {@code container} or {@code imds}.
+     *
+     * @throws AgentClosedException after {@link #close()}
+     */
+    public String source() {
+        ensureOpen();
+        try {
+            return NativeAgent.sourceName(handle);
+        } catch (FreshcredsException e) {
+            throw closedOr(e);
+        }
+    }
+
+    /**
+     * Later sources in the chain that are configured too and so are shadowed by {@link #source()};
+     * {@code imds} appears once a background check found an instance role. The AWS article's
+     * pitfall: old keys in the environment or a file silently winning over the instance role.
+     *
+     * @throws AgentClosedException after {@link #close()}
+     */
+    public java.util.List<String> shadowed() {
+        ensureOpen();
+        String names;
+        try {
+            names = NativeAgent.shadowedSources(handle);
+        } catch (FreshcredsException e) {
+            throw closedOr(e);
+        }
+        return names.isEmpty() ? java.util.Collections.<String>emptyList() : java.util.Arrays.asList(names.split(","));
+    }
+
     /** Agent statistics from native code as JSON; contains no secrets. */
     public String statsJson() {
         ensureOpen();
@@ -369,6 +402,22 @@ public final class FreshcredsAgent implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Pins the credential source, or gives an order: {@code source("imds")},
+         * {@code source("profile", "imds")}. By default the SDKs' chain is followed.
+         */
+        public Builder source(String... sources) {
+            if (sources == null || sources.length == 0) {
+                throw new InvalidConfigurationException("source needs at least one name, e.g. imds");
+            }
+            StringBuilder joined = new StringBuilder();
+            for (String s : sources) {
+                joined.append(joined.length() == 0 ? "" : ",").append(requireNonBlank("source", s));
+            }
+            options.put("source", joined.toString());
+            return this;
+        }
+
         /** Refuse to use IMDS at all (native option {@code imdsDisabled}). */
         public Builder imdsDisabled(boolean disabled) {
             options.put("imdsDisabled", Boolean.toString(disabled));
@@ -415,6 +464,10 @@ public final class FreshcredsAgent implements AutoCloseable {
          */
         public FreshcredsAgent build() {
             NativeLibraryLoader.ensureLoaded();
+            // The SDKs' second link: Java system properties, which only Java can read.
+            putSystemProperty("systemProperties.accessKeyId", "aws.accessKeyId");
+            putSystemProperty("systemProperties.secretAccessKey", "aws.secretAccessKey", "aws.secretKey");
+            putSystemProperty("systemProperties.sessionToken", "aws.sessionToken");
             List<String> flat = new ArrayList<String>(options.size() * 2);
             for (Map.Entry<String, String> e : options.entrySet()) {
                 flat.add(e.getKey());
@@ -426,6 +479,15 @@ public final class FreshcredsAgent implements AutoCloseable {
                     "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint));
             agent.watcher.start();
             return agent;
+        }
+
+        private void putSystemProperty(String option, String... properties) {
+            for (String property : properties) {
+                String value = System.getProperty(property);
+                if (value != null && !value.trim().isEmpty() && !options.containsKey(option)) {
+                    options.put(option, value.trim());
+                }
+            }
         }
 
         private static String requireNonBlank(String name, String value) {

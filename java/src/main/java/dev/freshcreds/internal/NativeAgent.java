@@ -46,6 +46,12 @@ public final class NativeAgent {
      */
     public static native long clockOffsetMillis(long handle);
 
+    /** The credential source that won the chain: environment, systemProperties, profile, container or imds. */
+    public static native String sourceName(long handle);
+
+    /** Later configured sources the winner shadows, comma-separated; empty when none. */
+    public static native String shadowedSources(long handle);
+
     /** Agent statistics as JSON; contains no secrets. */
     public static native String statsJson(long handle);
 

@@ -1,0 +1,111 @@
+//! The default chain through a whole agent: which source wins, what it shadows (including an
+//! instance role found over real HTTP on the simulator), files followed when they change, and
+//! container credentials over HTTP with their authorization token.
+
+use std::time::{Duration, Instant};
+
+use freshcreds_core::config::AgentOptions;
+use freshcreds_core::env::Env;
+use freshcreds_core::sources::chain::SourceKind;
+use freshcreds_core::Agent;
+use freshcreds_sim::{SimConfig, Simulator};
+
+fn simulator() -> (Simulator, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let sim = runtime.block_on(Simulator::start(SimConfig::default())).expect("simulator");
+    (sim, runtime)
+}
+
+fn env_of(pairs: Vec<(String, String)>) -> Env {
+    let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
+    Env::from_fn(move |k| map.get(k).cloned())
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn environment_keys_win_and_the_instance_role_they_shadow_is_reported() {
+    let (sim, _rt) = simulator();
+    let env = env_of(vec![
+        ("AWS_ACCESS_KEY_ID".into(), "AKIAENVIRONMENT00001".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "env-secret".into()),
+        ("AWS_SESSION_TOKEN".into(), "env-token".into()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), sim.base_url()),
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
+        ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
+    ]);
+    let agent = Agent::from_options_with_env(&AgentOptions::default(), env).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Environment);
+    let snapshot = agent.get_blocking().expect("credentials");
+    assert_eq!(snapshot.credentials.access_key_id(), "AKIAENVIRONMENT00001");
+    wait_for("the IMDS shadow check", || agent.shadowed().contains(&SourceKind::Imds));
+    assert!(agent.stats_json().contains("\"shadowed\":[\"imds\"]"), "{}", agent.stats_json());
+    assert_eq!(sim.stats().credential_gets, 0, "the shadow check lists roles, it does not fetch credentials");
+}
+
+#[test]
+fn profile_keys_are_followed_when_the_file_changes() {
+    let dir = std::env::temp_dir().join(format!("freshcreds-chain-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let credentials = dir.join("credentials");
+    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILEFIRST0000001\naws_secret_access_key = s1\naws_session_token = t1\n").expect("write");
+    std::fs::write(dir.join("config"), "").expect("write");
+    let env = env_of(vec![
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), credentials.display().to_string()),
+        ("AWS_CONFIG_FILE".into(), dir.join("config").display().to_string()),
+    ]);
+    let options = AgentOptions::from_pairs(&[("imdsDisabled", "true")]).expect("options");
+    let agent = Agent::from_options_with_env(&options, env).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Profile);
+    let first = agent.get_blocking().expect("credentials");
+    assert_eq!(first.credentials.access_key_id(), "AKIAFILEFIRST0000001");
+    // An external tool rewrites the file (mtime granularity can be a second: make it differ).
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILESECOND000002\naws_secret_access_key = s2\naws_session_token = t2\n").expect("rewrite");
+    let next = agent.await_snapshot(first.generation, Duration::from_secs(10)).expect("open").expect("the change was followed");
+    assert_eq!(next.credentials.access_key_id(), "AKIAFILESECOND000002");
+}
+
+#[test]
+fn a_pinned_source_ignores_the_rest_of_the_chain() {
+    let (sim, _rt) = simulator();
+    let env = env_of(vec![("AWS_ACCESS_KEY_ID".into(), "AKIAENV".into()), ("AWS_SECRET_ACCESS_KEY".into(), "s".into())]);
+    let options = AgentOptions::from_pairs(&[("source", "imds"), ("endpoint", sim.base_url().as_str())]).expect("options");
+    let agent = Agent::from_options_with_env(&options, env).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Imds);
+    assert_eq!(agent.get_blocking().expect("credentials").credentials.access_key_id(), sim.current_credentials().access_key_id);
+    assert!(agent.shadowed().is_empty());
+    let e = AgentOptions::from_pairs(&[("source", "imds,nowhere")]).expect_err("unknown source");
+    assert!(e.to_string().contains("unknown credential source 'nowhere'"), "{e}");
+}
+
+#[test]
+fn container_credentials_over_http_with_their_authorization_token() {
+    let (sim, _rt) = simulator();
+    let uri = format!("{}/container/credentials", sim.base_url());
+    let container_env = |token: &str| {
+        env_of(vec![
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), uri.clone()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), token.into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
+            ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
+        ])
+    };
+    let options = AgentOptions::from_pairs(&[("imdsDisabled", "true")]).expect("options");
+    let agent = Agent::from_options_with_env(&options, container_env("sim-container-token")).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Container);
+    let snapshot = agent.get_blocking().expect("container credentials");
+    assert_eq!(snapshot.credentials.access_key_id(), sim.current_container_credentials().access_key_id);
+    assert!(snapshot.credentials.expiration().is_some());
+
+    let refused = Agent::from_options_with_env(&options, container_env("wrong-token")).expect("agent");
+    let error = refused.get_blocking().expect_err("wrong token");
+    assert!(error.to_string().contains("refused the authorization token (HTTP 403)"), "{error}");
+    assert!(error.to_string().contains("AWS_CONTAINER_AUTHORIZATION_TOKEN"), "{error}");
+}
