@@ -72,6 +72,12 @@ pub enum CredentialsError {
     )]
     StaleCredentials { expired_at: String },
 
+    #[error(
+        "the {source_name} credentials source failed: {detail}. freshcreds keeps serving the credentials it has \
+         and retries; check that source's configuration and endpoint"
+    )]
+    SourceFailed { source_name: &'static str, detail: String },
+
     #[error("invalid freshcreds configuration: {problem}. {fix}")]
     InvalidConfiguration { problem: String, fix: String },
 
@@ -95,7 +101,7 @@ impl CredentialsError {
     /// backoff and leave cached credentials in service; the others are raised at once.
     pub fn is_recoverable(&self) -> bool {
         match self {
-            Self::ImdsUnreachable { .. } | Self::InvalidResponse { .. } | Self::StaleCredentials { .. } => true,
+            Self::ImdsUnreachable { .. } | Self::InvalidResponse { .. } | Self::StaleCredentials { .. } | Self::SourceFailed { .. } => true,
             Self::ImdsHttpStatus { status, .. } => *status == 429 || *status >= 500 || *status == 401,
             Self::ImdsDisabled
             | Self::NoRoleAttached { .. }

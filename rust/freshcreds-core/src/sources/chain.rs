@@ -15,6 +15,7 @@ use crate::cache::ProvideCredentials;
 use crate::env::Env;
 use crate::error::CredentialsError;
 
+use super::aws_config_source::AwsConfigSource;
 use super::container::ContainerProvider;
 use super::profile::{ProfileFiles, ProfileProvider};
 use super::static_keys::StaticKeysProvider;
@@ -104,20 +105,19 @@ pub fn resolve(env: &Env, system_properties: &SystemProperties, order: &[SourceK
                 system_properties.secret_access_key.clone(),
                 system_properties.session_token.clone(),
             )),
-            SourceKind::WebIdentity => match (env.get("AWS_WEB_IDENTITY_TOKEN_FILE"), env.get("AWS_ROLE_ARN")) {
-                (None, _) => Found::Absent,
-                (Some(_), _) => Found::Broken(CredentialsError::invalid_config(
-                    "AWS_WEB_IDENTITY_TOKEN_FILE is set, but this freshcreds version does not resolve web identity yet",
-                    "Pin another source with the builder's source option, or use the SDK's WebIdentityTokenFileCredentialsProvider.",
-                )),
-            },
+            SourceKind::WebIdentity => found(AwsConfigSource::web_identity(env)),
             SourceKind::Profile => {
                 let files = ProfileFiles::from_env(env);
                 let explicit = env.get("AWS_PROFILE").is_some();
                 match files.load() {
-                    Ok(p) if p.has_credentials() => {
+                    Ok(p) if p.get("aws_access_key_id").is_some() => {
                         profile_files = Some(files.clone());
                         Found::Usable(Some(Arc::new(ProfileProvider::new(files))))
+                    }
+                    Ok(p) if p.has_credentials() => {
+                        // role_arn, credential_process, SSO, credential_source: aws-config's.
+                        profile_files = Some(files.clone());
+                        Found::Usable(Some(Arc::new(AwsConfigSource::profile(env, &files))))
                     }
                     Ok(_) if explicit => Found::Broken(CredentialsError::invalid_config(
                         format!("AWS_PROFILE='{}' names a profile with no credentials", files.profile),

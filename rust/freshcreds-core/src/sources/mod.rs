@@ -4,8 +4,8 @@
 //! | --- | --- | --- |
 //! | 1 | `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` | [`static_keys`] |
 //! | 2 | Java system properties `aws.accessKeyId` / `aws.secretKey` (handed over by Java) | [`static_keys`] |
-//! | 3 | web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`) | detected, not yet resolved |
-//! | 4 | shared `credentials` / `config` files, profile `AWS_PROFILE` | [`profile`] |
+//! | 3 | web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`) | [`aws_config_source`] |
+//! | 4 | shared `credentials` / `config` files, profile `AWS_PROFILE` | [`profile`] (static keys), [`aws_config_source`] (the rest) |
 //! | 5 | container credentials (ECS, EKS Pod Identity) | [`container`] |
 //! | 6 | the instance role from IMDS | [`crate::imds`] |
 //!
@@ -13,6 +13,7 @@
 //! configured too: those are *shadowed*, the pitfall behind many ExpiredToken incidents (old
 //! keys in the environment winning over the instance role).
 
+pub mod aws_config_source;
 pub mod chain;
 pub mod container;
 pub mod profile;

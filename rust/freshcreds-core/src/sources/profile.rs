@@ -13,8 +13,8 @@
 //! logged as a warning at load: they stop working at an hour nobody knows, and this is the
 //! pattern behind the ExpiredToken reports the project exists for.
 //!
-//! Profiles that use `role_arn`, `credential_process`, `sso_*` or `credential_source` are
-//! recognised but not resolved yet: the error says so and the chain moves on.
+//! Profiles that use `role_arn`, `credential_process`, `sso_*` or `credential_source` are resolved
+//! by `aws-config` (see [`super::aws_config_source`]); this module handles static keys.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
