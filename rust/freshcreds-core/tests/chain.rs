@@ -104,6 +104,20 @@ fn container_credentials_over_http_with_their_authorization_token() {
     assert_eq!(snapshot.credentials.access_key_id(), sim.current_container_credentials().access_key_id);
     assert!(snapshot.credentials.expiration().is_some());
 
+    // EKS Pod Identity hands the token over as a file, read on every fetch.
+    let token_file = std::env::temp_dir().join(format!("freshcreds-eks-token-{}", std::process::id()));
+    std::fs::write(&token_file, "sim-container-token\n").expect("token file");
+    let eks_env = env_of(vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), uri.clone()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(), token_file.display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
+        ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
+    ]);
+    let eks = Agent::from_options_with_env(&options, eks_env).expect("agent");
+    assert_eq!(eks.get_blocking().expect("token from the file").credentials.access_key_id(), sim.current_container_credentials().access_key_id);
+    std::fs::remove_file(&token_file).expect("remove");
+    eks.refresh_blocking().expect("a missing token file keeps the cached credentials (static stability)");
+
     let refused = Agent::from_options_with_env(&options, container_env("wrong-token")).expect("agent");
     let error = refused.get_blocking().expect_err("wrong token");
     assert!(error.to_string().contains("refused the authorization token (HTTP 403)"), "{error}");

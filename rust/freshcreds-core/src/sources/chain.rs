@@ -169,42 +169,46 @@ mod tests {
         dir
     }
 
-    /// For each combination of sources present: the winner and what it shadows.
+    /// For every combination of sources present (2^6), the winner is the first in the SDKs' order
+    /// and every later one present is reported as shadowed (IMDS is checked over the network later).
     #[test]
-    fn precedence_table() {
+    fn precedence_table_for_every_combination() {
         let with_keys = temp_files("keys", "[default]\naws_access_key_id=AKIAFILE\naws_secret_access_key=s\n");
         let empty = temp_files("empty", "");
-        let cred = |d: &std::path::Path| d.join("credentials").display().to_string();
-        let conf = |d: &std::path::Path| d.join("config").display().to_string();
+        let token = with_keys.join("web-identity-token");
+        std::fs::write(&token, "token").expect("token");
         let sysprops = super::SystemProperties { access_key_id: Some("AKIAPROP".into()), secret_access_key: Some("s".into()), session_token: None };
         let none = super::SystemProperties::default();
-        use SourceKind::*;
-        let cases: Vec<(bool, bool, bool, bool, bool, SourceKind, Vec<SourceKind>)> = vec![
-            // env, sysprops, profile, container, imds -> winner, shadowed
-            (false, false, false, false, true, Imds, vec![]),
-            (true, false, false, false, true, Environment, vec![]),
-            (true, true, false, false, true, Environment, vec![SystemProperties]),
-            (false, true, true, false, true, SystemProperties, vec![Profile]),
-            (false, false, true, true, true, Profile, vec![Container]),
-            (false, false, false, true, true, Container, vec![]),
-            (true, true, true, true, true, Environment, vec![SystemProperties, Profile, Container]),
-            (false, false, true, false, false, Profile, vec![]),
-        ];
-        for (env_keys, props, profile, container, imds, winner, shadowed) in cases {
-            let dir = if profile { &with_keys } else { &empty };
-            let (c, f) = (cred(dir), conf(dir));
-            let mut pairs: Vec<(&str, &str)> = vec![("AWS_SHARED_CREDENTIALS_FILE", &c), ("AWS_CONFIG_FILE", &f)];
-            if env_keys {
-                pairs.push(("AWS_ACCESS_KEY_ID", "AKIAENV"));
-                pairs.push(("AWS_SECRET_ACCESS_KEY", "s"));
+        for mask in 0u32..64 {
+            let present = |k: SourceKind| mask & (1 << SourceKind::ORDER.iter().position(|o| *o == k).unwrap_or(0)) != 0;
+            let dir = if present(SourceKind::Profile) { &with_keys } else { &empty };
+            let mut pairs: Vec<(String, String)> = vec![
+                ("AWS_SHARED_CREDENTIALS_FILE".into(), dir.join("credentials").display().to_string()),
+                ("AWS_CONFIG_FILE".into(), dir.join("config").display().to_string()),
+            ];
+            if present(SourceKind::Environment) {
+                pairs.push(("AWS_ACCESS_KEY_ID".into(), "AKIAENV".into()));
+                pairs.push(("AWS_SECRET_ACCESS_KEY".into(), "s".into()));
             }
-            if container {
-                pairs.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds"));
+            if present(SourceKind::WebIdentity) {
+                pairs.push(("AWS_WEB_IDENTITY_TOKEN_FILE".into(), token.display().to_string()));
+                pairs.push(("AWS_ROLE_ARN".into(), "arn:aws:iam::123456789012:role/r".into()));
             }
-            let map: std::collections::HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            if present(SourceKind::Container) {
+                pairs.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), "http://127.0.0.1:9/creds".into()));
+            }
+            let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
             let env = Env::from_fn(move |k| map.get(k).cloned());
-            let r = resolve(&env, if props { &sysprops } else { &none }, &SourceKind::ORDER, imds, Duration::from_secs(1)).expect("resolves");
-            assert_eq!((r.winner, r.shadowed.clone()), (winner, shadowed), "env={env_keys} props={props} profile={profile} container={container} imds={imds}");
+            let props = if present(SourceKind::SystemProperties) { &sysprops } else { &none };
+            let expected: Vec<SourceKind> = SourceKind::ORDER.iter().copied().filter(|k| present(*k)).collect();
+            match resolve(&env, props, &SourceKind::ORDER, present(SourceKind::Imds), Duration::from_secs(1)) {
+                Ok(r) => {
+                    let shadowed: Vec<SourceKind> = expected[1..].iter().copied().filter(|k| *k != SourceKind::Imds).collect();
+                    assert_eq!((r.winner, r.shadowed), (expected[0], shadowed), "sources present: {expected:?}");
+                    assert!(r.skipped.is_empty());
+                }
+                Err(e) => assert!(expected.is_empty(), "sources present: {expected:?}, but: {e}"),
+            }
         }
     }
 

@@ -85,11 +85,15 @@ impl ContainerProvider {
 
     fn token(&self) -> Result<Option<Zeroizing<String>>, CredentialsError> {
         match &self.token_file {
+            // Recoverable: the file is rotated in place, and a moment without it must not throw
+            // away credentials that are still good.
             Some(path) => std::fs::read_to_string(path).map(|t| Some(Zeroizing::new(t.trim().to_string()))).map_err(|e| {
-                CredentialsError::invalid_config(
-                    format!("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '{path}': {e}"),
-                    "Check that the token file is mounted into the container.",
-                )
+                CredentialsError::SourceFailed {
+                    source_name: "container",
+                    detail: format!(
+                        "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '{path}' ({e}); check that the token file is mounted into the container"
+                    ),
+                }
             }),
             None => Ok(self.token.clone()),
         }
