@@ -1,6 +1,7 @@
 //! The sources freshcreds takes from aws-config, over real HTTP against the simulator: web
 //! identity (AssumeRoleWithWebIdentity), a role_arn profile (AssumeRole signed with a static
-//! source profile), credential_process, and their failures.
+//! source profile), credential_process, container credentials (ECS token, EKS token file), and
+//! their failures.
 //!
 //! aws-config's STS client reads its endpoint from the process environment, so this test binary
 //! sets `AWS_ENDPOINT_URL_STS` to the simulator (one test function: nothing runs in parallel).
@@ -103,10 +104,60 @@ fn web_identity_role_arn_profiles_and_credential_process_through_the_simulator()
     std::fs::write(dir.join("config"), config).expect("config");
     let agent = Agent::from_options_with_env(&no_imds(), profile_env("proc")).expect("agent");
     assert_eq!(agent.get_blocking().expect("process credentials").credentials.access_key_id(), "AKIAPROCESS000000001");
+    container_credentials(&sim);
+
     for (profile, expected) in [("fails", "external process exited with code"), ("garbage", "could not parse response")] {
         let agent = Agent::from_options_with_env(&no_imds(), profile_env(profile)).expect("agent");
         let error = agent.get_blocking().expect_err(profile);
         assert!(error.to_string().contains(expected) && error.to_string().contains("profile"), "{profile}: {error}");
         assert!(matches!(error.kind(), ErrorKind::CredentialsUnavailable | ErrorKind::InvalidConfiguration), "{profile}: {error:?}");
     }
+}
+
+/// aws-config's container provider reads the process environment; the chain reads the same values.
+fn container_credentials(sim: &Simulator) {
+    let uri = format!("{}/container/credentials", sim.base_url());
+    let set = |pairs: &[(&str, &str)]| {
+        for var in ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
+            std::env::remove_var(var);
+        }
+        let mut env = vec![
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c".to_string()),
+            ("AWS_CONFIG_FILE", "/nonexistent/f".to_string()),
+        ];
+        for (k, v) in pairs {
+            std::env::set_var(k, v);
+            env.push((k, v.to_string()));
+        }
+        env_of(env)
+    };
+
+    // ECS: the token in a variable.
+    let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "sim-container-token")]);
+    let agent = Agent::from_options_with_env(&no_imds(), env).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Container);
+    let creds = agent.get_blocking().expect("container credentials").credentials;
+    assert_eq!(creds.access_key_id(), sim.current_container_credentials().access_key_id);
+    assert!(creds.expiration().is_some());
+
+    // EKS Pod Identity: the token in a file, read on every fetch.
+    let token_file = scratch("eks").join("token");
+    std::fs::write(&token_file, "sim-container-token").expect("token file");
+    let path = token_file.display().to_string();
+    let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri), ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &path)]);
+    let agent = Agent::from_options_with_env(&no_imds(), env).expect("agent");
+    assert_eq!(agent.get_blocking().expect("token from the file").credentials.access_key_id(), sim.current_container_credentials().access_key_id);
+
+    // A wrong token: a clear error, no crash.
+    let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong")]);
+    let agent = Agent::from_options_with_env(&no_imds(), env).expect("agent");
+    let error = agent.get_blocking().expect_err("wrong token");
+    assert!(error.to_string().contains("container"), "{error}");
+
+    // An endpoint the SDKs refuse: skipped with the variable named, the chain moves on.
+    let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.10/creds")]);
+    let options = AgentOptions::from_pairs(&[("endpoint", sim.base_url().as_str())]).expect("options");
+    let agent = Agent::from_options_with_env(&options, env).expect("moves on");
+    assert_eq!(agent.source(), SourceKind::Imds);
+    set(&[]);
 }

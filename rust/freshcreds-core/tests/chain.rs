@@ -1,6 +1,5 @@
 //! The default chain through a whole agent: which source wins, what it shadows (including an
-//! instance role found over real HTTP on the simulator), files followed when they change, and
-//! container credentials over HTTP with their authorization token.
+//! instance role found over real HTTP on the simulator), and files followed when they change.
 
 use std::time::{Duration, Instant};
 
@@ -83,43 +82,4 @@ fn a_pinned_source_ignores_the_rest_of_the_chain() {
     assert!(agent.shadowed().is_empty());
     let e = AgentOptions::from_pairs(&[("source", "imds,nowhere")]).expect_err("unknown source");
     assert!(e.to_string().contains("unknown credential source 'nowhere'"), "{e}");
-}
-
-#[test]
-fn container_credentials_over_http_with_their_authorization_token() {
-    let (sim, _rt) = simulator();
-    let uri = format!("{}/container/credentials", sim.base_url());
-    let container_env = |token: &str| {
-        env_of(vec![
-            ("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), uri.clone()),
-            ("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), token.into()),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
-            ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
-        ])
-    };
-    let options = AgentOptions::from_pairs(&[("imdsDisabled", "true")]).expect("options");
-    let agent = Agent::from_options_with_env(&options, container_env("sim-container-token")).expect("agent");
-    assert_eq!(agent.source(), SourceKind::Container);
-    let snapshot = agent.get_blocking().expect("container credentials");
-    assert_eq!(snapshot.credentials.access_key_id(), sim.current_container_credentials().access_key_id);
-    assert!(snapshot.credentials.expiration().is_some());
-
-    // EKS Pod Identity hands the token over as a file, read on every fetch.
-    let token_file = std::env::temp_dir().join(format!("freshcreds-eks-token-{}", std::process::id()));
-    std::fs::write(&token_file, "sim-container-token\n").expect("token file");
-    let eks_env = env_of(vec![
-        ("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), uri.clone()),
-        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(), token_file.display().to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
-        ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
-    ]);
-    let eks = Agent::from_options_with_env(&options, eks_env).expect("agent");
-    assert_eq!(eks.get_blocking().expect("token from the file").credentials.access_key_id(), sim.current_container_credentials().access_key_id);
-    std::fs::remove_file(&token_file).expect("remove");
-    eks.refresh_blocking().expect("a missing token file keeps the cached credentials (static stability)");
-
-    let refused = Agent::from_options_with_env(&options, container_env("wrong-token")).expect("agent");
-    let error = refused.get_blocking().expect_err("wrong token");
-    assert!(error.to_string().contains("refused the authorization token (HTTP 403)"), "{error}");
-    assert!(error.to_string().contains("AWS_CONTAINER_AUTHORIZATION_TOKEN"), "{error}");
 }

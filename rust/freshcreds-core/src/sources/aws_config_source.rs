@@ -1,5 +1,5 @@
-//! Sources taken from `aws-config` rather than rewritten: web identity
-//! (`AssumeRoleWithWebIdentity`) and the profile kinds that need STS, a process or IAM Identity
+//! Sources taken from `aws-config` rather than rewritten: container credentials (ECS, EKS Pod
+//! Identity), web identity (`AssumeRoleWithWebIdentity`) and the profile kinds that need STS, a process or IAM Identity
 //! Center (`role_arn` with `source_profile` or `credential_source`, `credential_process`, SSO).
 //! They behave exactly as in the AWS SDK for Rust; freshcreds wraps them in its own cache, refresh,
 //! skew and backoff machinery like every other source.
@@ -8,6 +8,7 @@
 //! `AWS_ENDPOINT_URL` and the region from `AWS_REGION` (else `us-east-1`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
@@ -72,6 +73,16 @@ impl AwsConfigSource {
             .profile_name(files.profile.clone())
             .build();
         Self { name: "profile", inner: SharedCredentialsProvider::new(provider) }
+    }
+
+    /// Container credentials (ECS, EKS Pod Identity); the chain has checked the endpoint.
+    pub fn container(env: &Env, timeout: Duration) -> Self {
+        let provider = aws_config::ecs::EcsCredentialsProvider::builder()
+            .configure(&provider_config(env))
+            .connect_timeout(timeout)
+            .read_timeout(timeout.max(Duration::from_secs(1)))
+            .build();
+        Self { name: "container", inner: SharedCredentialsProvider::new(provider) }
     }
 
     async fn load(&self) -> Result<Credentials, CredentialsError> {
