@@ -105,6 +105,7 @@ fn web_identity_role_arn_profiles_and_credential_process_through_the_simulator()
     let agent = Agent::from_options_with_env(&no_imds(), profile_env("proc")).expect("agent");
     assert_eq!(agent.get_blocking().expect("process credentials").credentials.access_key_id(), "AKIAPROCESS000000001");
     container_credentials(&sim);
+    sso_profile(&sim);
 
     for (profile, expected) in [("fails", "external process exited with code"), ("garbage", "could not parse response")] {
         let agent = Agent::from_options_with_env(&no_imds(), profile_env(profile)).expect("agent");
@@ -160,4 +161,43 @@ fn container_credentials(sim: &Simulator) {
     let agent = Agent::from_options_with_env(&options, env).expect("moves on");
     assert_eq!(agent.source(), SourceKind::Imds);
     set(&[]);
+}
+
+/// An IAM Identity Center profile: aws-config reads the cached portal token under
+/// `$HOME/.aws/sso/cache` and calls GetRoleCredentials, here on the simulator.
+fn sso_profile(sim: &Simulator) {
+    let home = scratch("sso-home");
+    let start_url = "https://freshcreds-test.awsapps.example/start";
+    let hash = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf %s '{start_url}' | sha1sum | cut -d' ' -f1"))
+        .output()
+        .expect("sha1sum");
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    std::fs::write(
+        cache.join(format!("{hash}.json")),
+        format!("{{\"accessToken\":\"sim-sso-token\",\"expiresAt\":\"2099-01-01T00:00:00Z\",\"region\":\"us-east-1\",\"startUrl\":\"{start_url}\"}}"),
+    )
+    .expect("token cache");
+    let config = home.join("config");
+    std::fs::write(
+        &config,
+        format!("[profile sso]\nsso_start_url = {start_url}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = SimSsoRole\n"),
+    )
+    .expect("config");
+    std::env::set_var("HOME", &home);
+    std::env::set_var("AWS_ENDPOINT_URL_SSO", sim.base_url());
+    let env = env_of(vec![
+        ("AWS_PROFILE", "sso".to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c".to_string()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        ("HOME", home.display().to_string()),
+    ]);
+    let agent = Agent::from_options_with_env(&no_imds(), env).expect("agent");
+    assert_eq!(agent.source(), SourceKind::Profile);
+    let creds = agent.get_blocking().expect("SSO role credentials").credentials;
+    assert!(creds.expiration().is_some() && creds.session_token().is_some());
+    assert_eq!(sim.stats().sso_gets, 1);
 }

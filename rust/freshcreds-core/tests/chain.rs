@@ -69,6 +69,15 @@ fn profile_keys_are_followed_when_the_file_changes() {
     std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILESECOND000002\naws_secret_access_key = s2\naws_session_token = t2\n").expect("rewrite");
     let next = agent.await_snapshot(first.generation, Duration::from_secs(10)).expect("open").expect("the change was followed");
     assert_eq!(next.credentials.access_key_id(), "AKIAFILESECOND000002");
+
+    // AWS rejects the keys (the SDK hooks report ExpiredToken): the file is read again at once,
+    // without waiting for the periodic check.
+    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILETHIRD0000003\naws_secret_access_key = s3\naws_session_token = t3\n").expect("rewrite");
+    let started = Instant::now();
+    assert!(agent.invalidate("AKIAFILESECOND000002").expect("open"));
+    let third = agent.await_snapshot(next.generation, Duration::from_secs(3)).expect("open").expect("re-read after the rejection");
+    assert_eq!(third.credentials.access_key_id(), "AKIAFILETHIRD0000003");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 
 #[test]

@@ -63,10 +63,15 @@ impl AwsConfigSource {
 
     /// A profile that needs `aws-config` (role_arn, credential_process, SSO, credential_source).
     pub fn profile(env: &Env, files: &super::profile::ProfileFiles) -> Self {
-        let aws_files = EnvConfigFiles::builder()
-            .with_file(EnvConfigFileKind::Config, &files.config)
-            .with_file(EnvConfigFileKind::Credentials, &files.credentials)
-            .build();
+        // aws-config treats a file it is given as required; the SDKs do not require either one.
+        let mut builder = EnvConfigFiles::builder();
+        if files.config.is_file() {
+            builder = builder.with_file(EnvConfigFileKind::Config, &files.config);
+        }
+        if files.credentials.is_file() {
+            builder = builder.with_file(EnvConfigFileKind::Credentials, &files.credentials);
+        }
+        let aws_files = builder.build();
         let provider = ProfileFileCredentialsProvider::builder()
             .configure(&provider_config(env))
             .profile_files(aws_files)
