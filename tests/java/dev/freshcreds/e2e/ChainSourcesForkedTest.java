@@ -5,6 +5,7 @@ import com.amazonaws.client.builder.AwsClientBuilder.EndpointConfiguration;
 import com.amazonaws.services.securitytoken.AWSSecurityTokenService;
 import com.amazonaws.services.securitytoken.AWSSecurityTokenServiceClientBuilder;
 import com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest;
+import dev.freshcreds.ForkedJvm;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
@@ -17,14 +18,10 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sts.StsClient;
 
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -91,37 +88,18 @@ public class ChainSourcesForkedTest {
     }
 
     private String run(Map<String, String> extraEnv, String... removeEnv) throws Exception {
-        List<String> cmd = new ArrayList<String>();
-        cmd.add(new File(System.getProperty("java.home"), "bin/java").getPath());
-        cmd.add("-Xcheck:jni");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("-Djava.library.path=" + System.getProperty("java.library.path"));
-        cmd.add(Probe.class.getName());
-        cmd.add(sim.baseUrl());
-        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
-        Map<String, String> env = builder.environment();
-        for (String name : removeEnv) {
-            env.remove(name);
-        }
-        env.put("AWS_EC2_METADATA_SERVICE_ENDPOINT", sim.baseUrl()); // the instance role is there too
-        env.put("AWS_REGION", "us-east-1");
-        env.put("FRESHCREDS_LOG", "warn");
-        env.putAll(extraEnv);
-        Process p = builder.start();
-        p.getOutputStream().close();
-        InputStream in = p.getInputStream();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[4096];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            out.write(buf, 0, n);
-        }
-        assertTrue("probe JVM finished", p.waitFor(60, TimeUnit.SECONDS));
-        String output = new String(out.toByteArray(), StandardCharsets.UTF_8);
-        assertEquals(output, 0, p.exitValue());
-        assertTrue("-Xcheck:jni is clean:\n" + output, !output.contains("WARNING in native method"));
-        return output;
+        ForkedJvm jvm = new ForkedJvm.Spec(Probe.class)
+                .jvmArgs("-Djava.library.path=" + System.getProperty("java.library.path"))
+                .args(sim.baseUrl())
+                .removeEnv(removeEnv)
+                .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", sim.baseUrl()) // the instance role is there too
+                .env("AWS_REGION", "us-east-1")
+                .env("FRESHCREDS_LOG", "warn")
+                .env(extraEnv)
+                .run();
+        assertEquals(jvm.output, 0, jvm.exit);
+        assertTrue("-Xcheck:jni is clean:\n" + jvm.output, jvm.jniCheckClean());
+        return jvm.output;
     }
 
     private static Map<String, String> env(String... keysAndValues) {
