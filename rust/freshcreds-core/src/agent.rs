@@ -142,12 +142,10 @@ impl Agent {
                     provider = provider.role_name(role.clone());
                 }
                 let provider = provider.build(client.clone())?;
-                Self::start(Arc::new(provider), clock, config, Some(client))?
+                Self::start(winner, Arc::new(provider), clock, config, Some(client), skew)?
             }
-            Some(provider) => Self::start(provider, clock, config, None)?,
+            Some(provider) => Self::start(winner, provider, clock, config, None, skew)?,
         };
-        agent.skew = skew;
-        agent.source = winner;
         *agent.shadowed.lock().unwrap_or_else(|p| p.into_inner()) = resolution.shadowed.clone();
         let shadowed: Vec<&str> = resolution.shadowed.iter().map(|k| k.name()).collect();
         tracing::info!(source = winner.name(), shadowed = ?shadowed, "credentials source chosen");
@@ -214,12 +212,15 @@ impl Agent {
         self.shadowed.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Starts an agent over any source.
+    /// Starts an agent over any source; `kind` is the chain link it stands for, `skew` the
+    /// estimator that `clock` is corrected by (and that SDK hooks feed).
     pub fn start(
+        kind: SourceKind,
         source: Arc<dyn ProvideCredentials>,
         clock: Arc<dyn Clock>,
         config: CacheConfig,
         imds: Option<Arc<ImdsClient>>,
+        skew: Arc<SkewEstimator>,
     ) -> Result<Agent, CredentialsError> {
         let rt = runtime()?;
         let signal = Arc::new(Signal::default());
@@ -228,9 +229,7 @@ impl Agent {
             CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))),
         );
         let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
-        let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
-        let source = if imds.is_some() { SourceKind::Imds } else { SourceKind::Environment };
-        Ok(Agent { cache, clock, signal, imds, refresher, skew, source, shadowed: Default::default(), tasks: Vec::new() })
+        Ok(Agent { cache, clock, signal, imds, refresher, skew, source: kind, shadowed: Default::default(), tasks: Vec::new() })
     }
 
     pub fn is_closed(&self) -> bool {
