@@ -67,9 +67,10 @@ async fn static_key_assumes_a_role_whose_credentials_sts_accepts() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("text/xml"));
     assert!(
-        r.body.starts_with(
-            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleResult>\n    <Credentials>\n      <AccessKeyId>"
-        ),
+        r.body.starts_with(&format!(
+            "<AssumeRoleResponse xmlns=\"{}\">\n  <AssumeRoleResult>\n    <Credentials>\n      <AccessKeyId>",
+            freshcreds_sim::sts::NAMESPACE
+        )),
         "{}",
         r.body
     );

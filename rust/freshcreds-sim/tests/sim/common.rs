@@ -395,6 +395,7 @@ fn signer_matches_aws_documentation_example() {
             "Content-Type".to_string(),
             "application/x-www-form-urlencoded; charset=utf-8".to_string(),
         ),
+        // Part of the published test vector (the signature covers it); nothing is sent anywhere.
         ("Host".to_string(), "iam.amazonaws.com".to_string()),
         ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
     ];

@@ -78,8 +78,8 @@ async fn unsigned_web_identity_gives_credentials_sts_accepts() {
     let (base, c) = (sim.base_url(), client());
     let token = jwt(&serde_json::json!({
         "sub": "system:serviceaccount:default:my-app",
-        "aud": ["sts.amazonaws.com"],
-        "iss": "https://oidc.eks.us-east-1.amazonaws.com/id/SIM",
+        "aud": ["sts.sim.test"],
+        "iss": "https://oidc.sim.test/id/SIM",
         "exp": 4_000_000_000u64,
     }));
     let r = call(
@@ -91,9 +91,10 @@ async fn unsigned_web_identity_gives_credentials_sts_accepts() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("text/xml"));
     assert!(
-        r.body.starts_with(
-            "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleWithWebIdentityResult>\n"
-        ),
+        r.body.starts_with(&format!(
+            "<AssumeRoleWithWebIdentityResponse xmlns=\"{}\">\n  <AssumeRoleWithWebIdentityResult>\n",
+            freshcreds_sim::sts::NAMESPACE
+        )),
         "{}",
         r.body
     );
@@ -115,11 +116,11 @@ async fn unsigned_web_identity_gives_credentials_sts_accepts() {
     );
     assert_eq!(
         between(&r.body, "<Audience>", "</Audience>").as_deref(),
-        Some("sts.amazonaws.com")
+        Some("sts.sim.test")
     );
     assert_eq!(
         between(&r.body, "<Provider>", "</Provider>").as_deref(),
-        Some("https://oidc.eks.us-east-1.amazonaws.com/id/SIM")
+        Some("https://oidc.sim.test/id/SIM")
     );
     assert_eq!(
         between(&r.body, "<Arn>", "</Arn>").as_deref(),
