@@ -84,7 +84,7 @@ const PROFILE_POLL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Agent").field("source", &self.cache.source_name()).finish_non_exhaustive()
+        f.debug_struct("Agent").field("source", &self.source.name()).finish_non_exhaustive()
     }
 }
 
@@ -366,9 +366,6 @@ impl Agent {
         .to_string()
     }
 
-    pub fn cache(&self) -> &Arc<CredentialsCache> {
-        &self.cache
-    }
 }
 
 impl Drop for Agent {

@@ -183,18 +183,6 @@ impl CredentialsCache {
         self
     }
 
-    pub fn config(&self) -> &CacheConfig {
-        &self.config
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    pub fn source_name(&self) -> &'static str {
-        self.source.name()
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state half-written in a way that
         // matters more than losing the credentials, so recover rather than poison every caller.

@@ -40,10 +40,6 @@ impl Profile {
         self.values.get(key).map(|(_, f)| f.as_path())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// Whether the profile holds anything that yields credentials.
     pub fn has_credentials(&self) -> bool {
         ["aws_access_key_id", "role_arn", "credential_process", "sso_session", "sso_start_url", "credential_source"]
