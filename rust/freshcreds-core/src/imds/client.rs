@@ -11,11 +11,21 @@
 //!
 //! A token is renewed when less than a tenth of its TTL (at most 5 minutes) is left, and at once
 //! after a 401. Its expiry is judged on the injected clock.
+//!
+//! The HTTP client is hyper's (the same hyper that aws-config's HTTPS client runs on, so one HTTP
+//! stack is linked). It never uses a proxy (a proxy in front of IMDS answers 404 or caches) and
+//! never follows a redirect (real IMDS does not redirect; following one would hand the session
+//! token to whatever answers there). Each attempt, connect to last body byte, has one deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::{Method, StatusCode, Url};
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use url::Url;
 use zeroize::Zeroizing;
 
 use crate::backoff;
@@ -33,10 +43,12 @@ const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 const RETRY_BASE: Duration = Duration::from_millis(100);
 const RETRY_CAP: Duration = Duration::from_secs(2);
 
+type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>>;
+
 #[derive(Debug)]
 pub struct ImdsClient {
     endpoint: Url,
-    http: reqwest::Client,
+    http: HttpClient,
     token_ttl: Duration,
     attempt_timeout: Duration,
     max_attempts: u32,
@@ -161,14 +173,12 @@ impl ImdsClientBuilder {
                 "IMDS accepts 1 to 21600 seconds.",
             ));
         }
-        let http = reqwest::Client::builder()
-            // The metadata address must never go through a proxy: a proxy answers 404 or caches.
-            .no_proxy()
-            .connect_timeout(attempt_timeout)
-            .timeout(attempt_timeout)
-            .pool_max_idle_per_host(1)
-            .build()
-            .map_err(|e| CredentialsError::internal(format!("HTTP client setup failed: {e}")))?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(attempt_timeout));
+        connector.set_nodelay(true);
+        // https endpoints are refused by the connector with a clear error rather than sent in clear.
+        connector.enforce_http(true);
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(connector);
         Ok(ImdsClient {
             endpoint,
             http,
@@ -190,10 +200,10 @@ fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
             "Use a URL such as http://169.254.169.254 or http://[fd00:ec2::254].",
         )
     })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+    if url.scheme() != "http" || url.host().is_none() {
         return Err(CredentialsError::invalid_config(
-            format!("the IMDS endpoint '{text}' (from {from}) is not an http(s) URL with a host"),
-            "Use a URL such as http://169.254.169.254.",
+            format!("the IMDS endpoint '{text}' (from {from}) is not an http URL with a host"),
+            "Use a URL such as http://169.254.169.254 (IMDS is plain HTTP, reachable only from the instance).",
         ));
     }
     Ok(url)
@@ -336,18 +346,26 @@ impl ImdsClient {
     }
 
     async fn attempt(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, AttemptError> {
+        match tokio::time::timeout(self.attempt_timeout, self.attempt_without_deadline(method, path, token)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::Transient(format!("timed out after {}", human_duration(self.attempt_timeout)))),
+        }
+    }
+
+    async fn attempt_without_deadline(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, AttemptError> {
         let url = self.endpoint.join(path).map_err(|e| AttemptError::Transient(format!("bad path {path}: {e}")))?;
         let is_token_request = token.is_none();
-        let mut request = self.http.request(method, url);
-        request = match token {
+        let request = http::Request::builder().method(method).uri(url.as_str());
+        let request = match token {
             Some(t) => request.header(TOKEN_HEADER, t),
             None => request.header(TOKEN_TTL_HEADER, self.token_ttl.as_secs().to_string()),
         };
+        let request = request.body(Empty::<Bytes>::new()).map_err(|e| AttemptError::Transient(format!("bad request for {path}: {e}")))?;
         self.count(|s| if is_token_request { s.token_requests += 1 } else { s.metadata_requests += 1 });
         let sent = self.skew.as_ref().map(|s| s.host_now());
-        let mut response = request.send().await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
+        let response = self.http.request(request).await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
         if let (Some(skew), Some(sent)) = (&self.skew, sent) {
-            let date = response.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok());
+            let date = response.headers().get(http::header::DATE).and_then(|v| v.to_str().ok());
             skew.record_header(date, sent, skew.host_now());
         }
         let status = response.status();
@@ -357,20 +375,19 @@ impl ImdsClient {
         if status != StatusCode::OK {
             return Err(AttemptError::Status(status.as_u16()));
         }
-        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        let declared_length = response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        if declared_length.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
             return Err(AttemptError::TooLarge);
         }
+        let mut incoming = response.into_body();
         let mut body = Zeroizing::new(Vec::with_capacity(1024));
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(AttemptError::TooLarge);
-                    }
-                    body.extend_from_slice(&chunk);
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| AttemptError::Transient(format!("the answer was cut off: {}", error_chain(&e))))?;
+            if let Some(chunk) = frame.data_ref() {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(AttemptError::TooLarge);
                 }
-                Ok(None) => break,
-                Err(e) => return Err(AttemptError::Transient(format!("the answer was cut off: {}", describe_send_error(&e, self.attempt_timeout)))),
+                body.extend_from_slice(chunk);
             }
         }
         let text = std::str::from_utf8(&body).map_err(|_| AttemptError::Transient("the answer is not UTF-8".into()))?;
@@ -403,22 +420,32 @@ fn is_retryable(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
-fn describe_send_error(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        format!("timed out after {}", human_duration(timeout))
-    } else if e.is_connect() {
-        "connection refused or unreachable".to_string()
-    } else {
-        // reqwest's messages carry the URL, never headers or bodies.
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
+fn describe_send_error(e: &hyper_util::client::legacy::Error, timeout: Duration) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) || s.to_string().contains("timed out") {
+            return format!("timed out after {}", human_duration(timeout));
         }
-        text
+        source = s.source();
     }
+    if e.is_connect() {
+        format!("connection refused or unreachable ({})", error_chain(e))
+    } else {
+        error_chain(e)
+    }
+}
+
+/// An error and its sources on one line. hyper's messages name the connection and the failure,
+/// never headers or bodies, so no token or credential can appear here.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -470,7 +497,8 @@ mod tests {
             ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "many", "AWS_METADATA_SERVICE_NUM_ATTEMPTS='many'"),
             ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "0", "out of range"),
             ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "metadata address", "not a URL"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://127.0.0.1", "not an http(s) URL"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://127.0.0.1", "not an http URL"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://127.0.0.1", "not an http URL"),
         ] {
             let error = build(Env::from_pairs([(name, value)])).expect_err(value);
             assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{error:?}");

@@ -17,7 +17,10 @@ use aws_config::Region;
 use aws_credential_types::provider::error::CredentialsError as AwsCredentialsError;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_credential_types::provider::{ProvideCredentials as AwsProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use once_cell::sync::Lazy;
 
 use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
@@ -31,9 +34,15 @@ pub struct AwsConfigSource {
     inner: SharedCredentialsProvider,
 }
 
+/// The HTTPS client every aws-config source uses: rustls on ring, over the same hyper as the IMDS
+/// client. aws-config's own default would link a second crypto library (aws-lc-rs), and that one
+/// needs a C toolchain per target to cross-build; ring builds for every platform freshcreds ships.
+static HTTPS_CLIENT: Lazy<SharedHttpClient> =
+    Lazy::new(|| aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https());
+
 fn provider_config(env: &Env) -> ProviderConfig {
     let region = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_string());
-    ProviderConfig::without_region().with_region(Some(Region::new(region)))
+    ProviderConfig::without_region().with_http_client(HTTPS_CLIENT.clone()).with_region(Some(Region::new(region)))
 }
 
 impl AwsConfigSource {

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::Url;
+use url::Url;
 
 use crate::env::Env;
 use crate::error::CredentialsError;
