@@ -21,8 +21,8 @@ use crate::env::Env;
 use crate::error::CredentialsError;
 use crate::imds::{ImdsClient, ImdsCredentialsProvider};
 use crate::runtime::runtime;
-use crate::sources::chain::{self, SourceKind};
 use crate::skew::{SkewCorrectedClock, SkewEstimator};
+use crate::sources::chain::{self, SourceKind};
 
 /// Credentials plus how long they may be used without asking the agent again.
 #[derive(Debug, Clone)]
@@ -110,9 +110,9 @@ impl Agent {
         // judged on the agent's clock corrected by it.
         let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
         let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone(), boot));
-        let imds_disabled = options.imds_disabled.unwrap_or_else(|| {
-            env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        });
+        let imds_disabled = options
+            .imds_disabled
+            .unwrap_or_else(|| env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
         let order = options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec());
         let timeout = options.attempt_timeout.unwrap_or(Duration::from_secs(1));
         let resolution = chain::resolve(&env, &options.system_properties, &order, !imds_disabled, timeout)?;
@@ -225,9 +225,8 @@ impl Agent {
         let rt = runtime()?;
         let signal = Arc::new(Signal::default());
         let listener = signal.clone();
-        let cache = Arc::new(
-            CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))),
-        );
+        let cache =
+            Arc::new(CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))));
         let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
         Ok(Agent { cache, clock, signal, imds, refresher, skew, source: kind, shadowed: Default::default(), tasks: Vec::new() })
     }
@@ -365,7 +364,6 @@ impl Agent {
         })
         .to_string()
     }
-
 }
 
 impl Drop for Agent {

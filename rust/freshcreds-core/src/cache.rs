@@ -291,9 +291,9 @@ impl CredentialsCache {
     fn complete(&self, fetched: Result<Credentials, CredentialsError>) -> Outcome {
         let now = self.clock.now();
         let fetched = match fetched {
-            Ok(c) if c.expiration().is_some_and(|e| e <= now) => Err(CredentialsError::StaleCredentials {
-                expired_at: c.expiration().map(format_time).unwrap_or_default(),
-            }),
+            Ok(c) if c.expiration().is_some_and(|e| e <= now) => {
+                Err(CredentialsError::StaleCredentials { expired_at: c.expiration().map(format_time).unwrap_or_default() })
+            }
             other => other,
         };
         let mut state = self.lock();

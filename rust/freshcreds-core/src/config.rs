@@ -74,7 +74,10 @@ impl AgentOptions {
                 "clock.originEpochMillis" => origin = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(number(key, value)?)),
                 "clock.scale" => {
                     scale = Some(value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 1.0).ok_or_else(|| {
-                        CredentialsError::invalid_config(format!("clock.scale '{value}' is not a number >= 1"), "Use the simulator's time scale, e.g. 600.")
+                        CredentialsError::invalid_config(
+                            format!("clock.scale '{value}' is not a number >= 1"),
+                            "Use the simulator's time scale, e.g. 600.",
+                        )
                     })?)
                 }
                 other => {
@@ -100,14 +103,22 @@ impl AgentOptions {
 }
 
 fn number(key: &str, value: &str) -> Result<u64, CredentialsError> {
-    value.parse::<u64>().map_err(|_| CredentialsError::invalid_config(format!("option {key}='{value}' is not a whole number"), format!("Give {key} as a non-negative whole number.")))
+    value.parse::<u64>().map_err(|_| {
+        CredentialsError::invalid_config(
+            format!("option {key}='{value}' is not a whole number"),
+            format!("Give {key} as a non-negative whole number."),
+        )
+    })
 }
 
 fn boolean(key: &str, value: &str) -> Result<bool, CredentialsError> {
     match value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(CredentialsError::invalid_config(format!("option {key}='{value}' is not true or false"), format!("Give {key} as true or false."))),
+        _ => Err(CredentialsError::invalid_config(
+            format!("option {key}='{value}' is not true or false"),
+            format!("Give {key} as true or false."),
+        )),
     }
 }
 

@@ -4,9 +4,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// How a variable is looked up: the process environment, or a map in tests.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// Where configuration falls back to when an option is not given.
 #[derive(Clone)]
-pub struct Env(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Env(Arc<Lookup>);
 
 impl Env {
     /// The process environment.
@@ -16,8 +19,7 @@ impl Env {
 
     /// A fixed set of variables; everything else is unset.
     pub fn from_pairs<const N: usize>(pairs: [(&str, &str); N]) -> Self {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Self(Arc::new(move |name| map.get(name).cloned()))
     }
 

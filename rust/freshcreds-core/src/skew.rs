@@ -125,9 +125,11 @@ impl SkewEstimator {
         state.last_sample_at = Some((received, boot_now));
         let sample = SkewSample { offset_ms, round_trip_ms };
         let is_outlier = !state.samples.is_empty() && (offset_ms - state.offset_ms).abs() > JUMP_THRESHOLD_MS;
-        if !is_outlier {
-            state.outliers.clear();
-        } else if state.outliers.last().is_some_and(|last| (last.offset_ms - offset_ms).abs() > STEP_THRESHOLD.as_millis() as i64) {
+        // An agreeing sample ends a run of outliers; so does an outlier that disagrees with the last
+        // one (two stray samples in different directions confirm nothing).
+        let disagrees_with_last_outlier =
+            state.outliers.last().is_some_and(|last| (last.offset_ms - offset_ms).abs() > STEP_THRESHOLD.as_millis() as i64);
+        if !is_outlier || disagrees_with_last_outlier {
             state.outliers.clear();
         }
         if is_outlier {
@@ -271,7 +273,11 @@ mod tests {
             for i in 0..5u64 {
                 let sent = at(100 * i) + Duration::from_millis(250);
                 let received = sent + Duration::from_millis(40);
-                let server = if skew > 0 { at(100 * i) + Duration::from_secs(skew as u64) } else { at(100 * i) - Duration::from_secs(skew.unsigned_abs()) };
+                let server = if skew > 0 {
+                    at(100 * i) + Duration::from_secs(skew as u64)
+                } else {
+                    at(100 * i) - Duration::from_secs(skew.unsigned_abs())
+                };
                 assert!(e.record(server, sent, received));
             }
             let offset = e.offset_ms();
@@ -300,7 +306,8 @@ mod tests {
         let e = SkewEstimator::new(Arc::new(ManualClock::new(at(0))), boot.clone());
         let sample = |e: &SkewEstimator, t: u64, skew: i64| {
             boot.advance(Duration::from_secs(1));
-            let server = if skew >= 0 { at(t) + Duration::from_secs(skew as u64) } else { at(t) - Duration::from_secs(skew.unsigned_abs()) };
+            let server =
+                if skew >= 0 { at(t) + Duration::from_secs(skew as u64) } else { at(t) - Duration::from_secs(skew.unsigned_abs()) };
             e.record(server, at(t), at(t));
         };
         for t in 1..=5 {

@@ -18,25 +18,28 @@ struct Fixture {
 
 fn simulator() -> Fixture {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let config = SimConfig { time_scale: SCALE, lifetime: Duration::from_secs(3600), rotate_before: Duration::from_secs(1200), ..SimConfig::default() };
+    let config = SimConfig {
+        time_scale: SCALE,
+        lifetime: Duration::from_secs(3600),
+        rotate_before: Duration::from_secs(1200),
+        ..SimConfig::default()
+    };
     let sim = runtime.block_on(Simulator::start(config)).expect("simulator");
     Fixture { sim, _runtime: runtime }
 }
 
 fn agent_for(sim: &Simulator) -> Agent {
     let origin = sim.clock_origin().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis().to_string();
-    let options = AgentOptions::from_pairs(&[
-        ("endpoint", sim.base_url()),
-        ("clock.originEpochMillis", origin),
-        ("clock.scale", SCALE.to_string()),
-    ])
-    .expect("valid options");
+    let options =
+        AgentOptions::from_pairs(&[("endpoint", sim.base_url()), ("clock.originEpochMillis", origin), ("clock.scale", SCALE.to_string())])
+            .expect("valid options");
     Agent::from_options_with_env(&options, Env::empty()).expect("agent")
 }
 
 #[test]
 fn imds_down_at_first_load_is_a_clear_error() {
-    let options = AgentOptions::from_pairs(&[("endpoint", "http://127.0.0.1:9"), ("maxAttempts", "2"), ("attemptTimeoutMillis", "200")]).expect("valid");
+    let options = AgentOptions::from_pairs(&[("endpoint", "http://127.0.0.1:9"), ("maxAttempts", "2"), ("attemptTimeoutMillis", "200")])
+        .expect("valid");
     let agent = Agent::from_options_with_env(&options, Env::empty()).expect("agent builds without contacting IMDS");
     let error = agent.get_blocking().expect_err("nothing listens on port 9");
     assert_eq!(error.kind(), ErrorKind::CredentialsUnavailable);

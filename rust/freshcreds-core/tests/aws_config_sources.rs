@@ -78,7 +78,11 @@ fn web_identity_role_arn_profiles_and_credential_process_through_the_simulator()
         "[base]\naws_access_key_id = AKIASIMSTATIC0000001\naws_secret_access_key = simStaticSecretKey0000000000000000000001\n",
     )
     .expect("credentials");
-    std::fs::write(dir.join("config"), "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\nsource_profile = base\nregion = us-east-1\n").expect("config");
+    std::fs::write(
+        dir.join("config"),
+        "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\nsource_profile = base\nregion = us-east-1\n",
+    )
+    .expect("config");
     let profile_env = |profile: &str| {
         env_of(vec![
             ("AWS_PROFILE", profile.to_string()),
@@ -122,10 +126,8 @@ fn container_credentials(sim: &Simulator) {
         for var in ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
             std::env::remove_var(var);
         }
-        let mut env = vec![
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c".to_string()),
-            ("AWS_CONFIG_FILE", "/nonexistent/f".to_string()),
-        ];
+        let mut env =
+            vec![("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c".to_string()), ("AWS_CONFIG_FILE", "/nonexistent/f".to_string())];
         for (k, v) in pairs {
             std::env::set_var(k, v);
             env.push((k, v.to_string()));
@@ -147,7 +149,10 @@ fn container_credentials(sim: &Simulator) {
     let path = token_file.display().to_string();
     let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri), ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &path)]);
     let agent = Agent::from_options_with_env(&no_imds(), env).expect("agent");
-    assert_eq!(agent.get_blocking().expect("token from the file").credentials.access_key_id(), sim.current_container_credentials().access_key_id);
+    assert_eq!(
+        agent.get_blocking().expect("token from the file").credentials.access_key_id(),
+        sim.current_container_credentials().access_key_id
+    );
 
     // A wrong token: a clear error, no crash.
     let env = set(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong")]);

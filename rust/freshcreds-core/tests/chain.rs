@@ -53,7 +53,11 @@ fn profile_keys_are_followed_when_the_file_changes() {
     let dir = std::env::temp_dir().join(format!("freshcreds-chain-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let credentials = dir.join("credentials");
-    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILEFIRST0000001\naws_secret_access_key = s1\naws_session_token = t1\n").expect("write");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = AKIAFILEFIRST0000001\naws_secret_access_key = s1\naws_session_token = t1\n",
+    )
+    .expect("write");
     std::fs::write(dir.join("config"), "").expect("write");
     let env = env_of(vec![
         ("AWS_SHARED_CREDENTIALS_FILE".into(), credentials.display().to_string()),
@@ -66,13 +70,21 @@ fn profile_keys_are_followed_when_the_file_changes() {
     assert_eq!(first.credentials.access_key_id(), "AKIAFILEFIRST0000001");
     // An external tool rewrites the file (mtime granularity can be a second: make it differ).
     std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILESECOND000002\naws_secret_access_key = s2\naws_session_token = t2\n").expect("rewrite");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = AKIAFILESECOND000002\naws_secret_access_key = s2\naws_session_token = t2\n",
+    )
+    .expect("rewrite");
     let next = agent.await_snapshot(first.generation, Duration::from_secs(10)).expect("open").expect("the change was followed");
     assert_eq!(next.credentials.access_key_id(), "AKIAFILESECOND000002");
 
     // AWS rejects the keys (the SDK hooks report ExpiredToken): the file is read again at once,
     // without waiting for the periodic check.
-    std::fs::write(&credentials, "[default]\naws_access_key_id = AKIAFILETHIRD0000003\naws_secret_access_key = s3\naws_session_token = t3\n").expect("rewrite");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = AKIAFILETHIRD0000003\naws_secret_access_key = s3\naws_session_token = t3\n",
+    )
+    .expect("rewrite");
     let started = Instant::now();
     assert!(agent.invalidate("AKIAFILESECOND000002").expect("open"));
     let third = agent.await_snapshot(next.generation, Duration::from_secs(3)).expect("open").expect("re-read after the rejection");

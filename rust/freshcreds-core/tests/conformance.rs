@@ -82,7 +82,12 @@ async fn run_case(index: usize, case: &Value) -> Result<(), String> {
     let given = field(case, "given");
     let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let clock = Arc::new(ManualClock::new(start));
-    let scripted = Arc::new(ScriptedSource { clock: clock.clone(), next: Mutex::new(None), contacted: AtomicBool::new(false), issued: AtomicU32::new(0) });
+    let scripted = Arc::new(ScriptedSource {
+        clock: clock.clone(),
+        next: Mutex::new(None),
+        contacted: AtomicBool::new(false),
+        issued: AtomicU32::new(0),
+    });
     let mut config = CacheConfig::default();
     if let Some(w) = field(given, "configuredAdvisoryWindowSeconds").as_u64() {
         config.advisory_window = Some(Duration::from_secs(w));
@@ -105,7 +110,8 @@ async fn run_case(index: usize, case: &Value) -> Result<(), String> {
     };
     let mut current_key: Option<String> = None;
     if let Some(remaining) = remaining {
-        let expiry = if remaining >= 0 { start + Duration::from_secs(remaining as u64) } else { start - Duration::from_secs((-remaining) as u64) };
+        let expiry =
+            if remaining >= 0 { start + Duration::from_secs(remaining as u64) } else { start - Duration::from_secs((-remaining) as u64) };
         let fetched_at = expiry - SIX_HOURS;
         cache.seed(Credentials::new(cached_key.clone(), "secret", Some("token".into()), Some(expiry), "seed"), fetched_at);
         current_key = Some(cached_key);
@@ -171,7 +177,10 @@ async fn run_case(index: usize, case: &Value) -> Result<(), String> {
 async fn every_conformance_case_passes() {
     let path = spec_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read the conformance file {} ({e}); the repository expects ../shared beside it, or set FRESHCREDS_CONFORMANCE_FILE", path.display())
+        panic!(
+            "cannot read the conformance file {} ({e}); the repository expects ../shared beside it, or set FRESHCREDS_CONFORMANCE_FILE",
+            path.display()
+        )
     });
     let cases: Vec<Value> = serde_json::from_str(&text).expect("the conformance file is JSON");
     assert_eq!(cases.len(), 24, "the specification has 24 cases");

@@ -15,7 +15,11 @@ async fn sim(config: SimConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts on 127.0.0.1")
 }
 
-fn provider(endpoint: &str, clock: Arc<dyn Clock>, configure: impl FnOnce(freshcreds_core::imds::ImdsClientBuilder) -> freshcreds_core::imds::ImdsClientBuilder) -> ImdsCredentialsProvider {
+fn provider(
+    endpoint: &str,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(freshcreds_core::imds::ImdsClientBuilder) -> freshcreds_core::imds::ImdsClientBuilder,
+) -> ImdsCredentialsProvider {
     let builder = configure(ImdsClient::builder().env(Env::empty()).endpoint(endpoint));
     let client = Arc::new(builder.build(clock).expect("valid client"));
     ImdsCredentialsProvider::builder().build(client).expect("valid provider")
@@ -118,10 +122,12 @@ async fn concurrent_callers_share_one_fetch() {
     let sim = sim(SimConfig::default()).await;
     let source = Arc::new(provider(&sim.base_url(), Arc::new(SystemClock), |b| b));
     let cache = Arc::new(CredentialsCache::new(source, Arc::new(SystemClock), CacheConfig::default()));
-    let tasks: Vec<_> = (0..64).map(|_| {
-        let cache = cache.clone();
-        tokio::spawn(async move { cache.get().await.result.map(|c| c.access_key_id().to_string()) })
-    }).collect();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get().await.result.map(|c| c.access_key_id().to_string()) })
+        })
+        .collect();
     for task in tasks {
         assert_eq!(task.await.expect("joined").expect("credentials"), sim.current_credentials().access_key_id);
     }

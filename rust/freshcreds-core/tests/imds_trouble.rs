@@ -16,7 +16,12 @@ const SCALE: f64 = 600.0;
 #[test]
 fn throttled_imds_with_256_threads_stays_bounded_and_nobody_fails() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let config = SimConfig { time_scale: SCALE, lifetime: Duration::from_secs(3600), rotate_before: Duration::from_secs(1200), ..SimConfig::default() };
+    let config = SimConfig {
+        time_scale: SCALE,
+        lifetime: Duration::from_secs(3600),
+        rotate_before: Duration::from_secs(1200),
+        ..SimConfig::default()
+    };
     let sim = runtime.block_on(Simulator::start(config)).expect("simulator");
     let origin = sim.clock_origin().duration_since(std::time::UNIX_EPOCH).expect("epoch").as_millis().to_string();
     let options = AgentOptions::from_pairs(&[

@@ -27,11 +27,7 @@ impl Write for Captured {
 fn no_secret_ever_reaches_the_logs() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).with_ansi(false).init();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::start(SimConfig::default())).expect("simulator");
@@ -52,7 +48,8 @@ fn no_secret_ever_reaches_the_logs() {
 
     // A refresh that fails on a body holding a secret, then on HTTP 500.
     let current = sim.current_credentials();
-    sim.faults().set_credentials_body_override(Some(format!("{{\"Code\":\"Success\",\"SecretAccessKey\":\"{}\"", current.secret_access_key)));
+    sim.faults()
+        .set_credentials_body_override(Some(format!("{{\"Code\":\"Success\",\"SecretAccessKey\":\"{}\"", current.secret_access_key)));
     let _ = agent.refresh_blocking();
     sim.faults().set_credentials_body_override(None);
     sim.faults().set_imds_status_override(Some(500));

@@ -166,7 +166,11 @@ pub unsafe extern "C" fn freshcreds_agent_get_credentials(
 /// # Safety
 /// `access_key_id` is a valid string; `error_out` is null or valid.
 #[no_mangle]
-pub unsafe extern "C" fn freshcreds_agent_invalidate(agent: u64, access_key_id: *const c_char, error_out: *mut *mut c_char) -> FreshcredsStatus {
+pub unsafe extern "C" fn freshcreds_agent_invalidate(
+    agent: u64,
+    access_key_id: *const c_char,
+    error_out: *mut *mut c_char,
+) -> FreshcredsStatus {
     guarded(error_out, || {
         let id = read_str(access_key_id, "access_key_id")?;
         let agent = with_agents(|agents| agents.get(&agent).cloned()).ok_or(CredentialsError::Closed)?;

@@ -64,13 +64,15 @@ fn throw(unowned: &mut EnvUnowned<'_>, method: &'static str, error: BridgeError)
             }
             let (kind, message) = match &error {
                 BridgeError::Core(e) => (e.kind(), e.to_string()),
-                BridgeError::Jni(e) => (ErrorKind::Internal, format!("JNI call failed in {method}: {e}; this is a bug in freshcreds, please report it")),
+                BridgeError::Jni(e) => {
+                    (ErrorKind::Internal, format!("JNI call failed in {method}: {e}; this is a bug in freshcreds, please report it"))
+                }
             };
             match env.throw_new(exception_class(kind), JNIString::from(message.as_str())) {
                 Ok(()) | Err(JniError::JavaException) => Ok(()),
                 // The class itself could not be found (a broken jar): fall back to a JDK class.
                 Err(_) => {
-                    let _ = env.exception_clear();
+                    env.exception_clear();
                     match env.throw_new(jni::jni_str!("java/lang/IllegalStateException"), JNIString::from(message.as_str())) {
                         Ok(()) | Err(JniError::JavaException) => Ok(()),
                         Err(e) => Err(e),

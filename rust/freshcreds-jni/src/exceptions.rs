@@ -1,8 +1,8 @@
 //! The one table from Rust error kind to Java exception class.
 
 use freshcreds_core::ErrorKind;
-use jni::strings::JNIStr;
 use jni::jni_str;
+use jni::strings::JNIStr;
 
 /// The Java class thrown for each kind of error. All are `RuntimeException`s (an `Error` would
 /// escape the AWS SDKs' provider chains) with a `(String)` constructor.

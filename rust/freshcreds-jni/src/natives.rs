@@ -50,7 +50,11 @@ fn read_pairs(env: &mut Env<'_>, options: &JObjectArray<'_, JString<'_>>) -> Res
         let key = options.get_element(env, i)?;
         let value = options.get_element(env, i + 1)?;
         if key.is_null() || value.is_null() {
-            return Err(CredentialsError::invalid_config(format!("option #{} has a null key or value", i / 2), "Leave unset options out instead of passing null.").into());
+            return Err(CredentialsError::invalid_config(
+                format!("option #{} has a null key or value", i / 2),
+                "Leave unset options out instead of passing null.",
+            )
+            .into());
         }
         pairs.push((key.try_to_string(env)?, value.try_to_string(env)?));
     }
@@ -109,7 +113,11 @@ pub extern "system" fn Java_dev_freshcreds_internal_NativeAgent_invalidate<'call
     entry(&mut env, "invalidate", |env| {
         let agent = registry::get(handle)?;
         if access_key_id.is_null() {
-            return Err(CredentialsError::invalid_config("invalidate was given a null access key id", "Pass the access key id AWS rejected.").into());
+            return Err(CredentialsError::invalid_config(
+                "invalidate was given a null access key id",
+                "Pass the access key id AWS rejected.",
+            )
+            .into());
         }
         let id = access_key_id.try_to_string(env)?;
         agent.invalidate(&id)?;

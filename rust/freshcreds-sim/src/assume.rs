@@ -62,18 +62,9 @@ pub struct RoleArn {
 /// Parses `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
 pub fn parse_role_arn(s: &str) -> Option<RoleArn> {
     let mut parts = s.splitn(6, ':');
-    let (arn, partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let partition_ok = partition.starts_with("aws")
-        && partition
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-');
+    let (arn, partition, service, region, account, resource) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let partition_ok = partition.starts_with("aws") && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
     if arn != "arn"
         || !partition_ok
         || service != "iam"
@@ -91,11 +82,7 @@ pub fn parse_role_arn(s: &str) -> Option<RoleArn> {
     if !path.bytes().all(|b| b.is_ascii_graphic()) || !crate::sso::valid_role_name(name) {
         return None;
     }
-    Some(RoleArn {
-        partition: partition.to_string(),
-        account: account.to_string(),
-        name: name.to_string(),
-    })
+    Some(RoleArn { partition: partition.to_string(), account: account.to_string(), name: name.to_string() })
 }
 
 /// A value as shown in a validation message (at most 128 characters).
@@ -112,31 +99,14 @@ fn null(field: &str) -> String {
 }
 
 fn constraint(value: &str, field: &str, what: &str) -> String {
-    format!(
-        "Value '{}' at '{field}' failed to satisfy constraint: Member must {what}",
-        shown(value)
-    )
+    format!("Value '{}' at '{field}' failed to satisfy constraint: Member must {what}", shown(value))
 }
 
-fn check_length(
-    errors: &mut Vec<String>,
-    value: &Option<String>,
-    field: &str,
-    min: usize,
-    max: usize,
-) {
+fn check_length(errors: &mut Vec<String>, value: &Option<String>, field: &str, min: usize, max: usize) {
     match value {
         None => errors.push(null(field)),
-        Some(v) if v.chars().count() < min => errors.push(constraint(
-            v,
-            field,
-            &format!("have length greater than or equal to {min}"),
-        )),
-        Some(v) if v.chars().count() > max => errors.push(constraint(
-            v,
-            field,
-            &format!("have length less than or equal to {max}"),
-        )),
+        Some(v) if v.chars().count() < min => errors.push(constraint(v, field, &format!("have length greater than or equal to {min}"))),
+        Some(v) if v.chars().count() > max => errors.push(constraint(v, field, &format!("have length less than or equal to {max}"))),
         Some(_) => {}
     }
 }
@@ -162,63 +132,38 @@ fn check(params: &Params, token: Option<&Option<String>>) -> Result<Request, Sts
     let session = params.get("RoleSessionName");
     check_length(&mut errors, &session, "roleSessionName", 2, 64);
     if let Some(s) = &session {
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+        let ok = s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
         if !ok {
-            errors.push(constraint(
-                s,
-                "roleSessionName",
-                "satisfy regular expression pattern: [\\w+=,.@-]*",
-            ));
+            errors.push(constraint(s, "roleSessionName", "satisfy regular expression pattern: [\\w+=,.@-]*"));
         }
     }
     let raw_duration = params.get("DurationSeconds");
     let mut duration_secs = DEFAULT_DURATION_SECS;
     if let Some(d) = &raw_duration {
         match d.trim().parse::<i64>() {
-            Ok(n) if n < MIN_DURATION_SECS as i64 => errors.push(constraint(
-                d,
-                "durationSeconds",
-                &format!("have value greater than or equal to {MIN_DURATION_SECS}"),
-            )),
-            Ok(n) if n > MAX_DURATION_SECS as i64 => errors.push(constraint(
-                d,
-                "durationSeconds",
-                &format!("have value less than or equal to {MAX_DURATION_SECS}"),
-            )),
+            Ok(n) if n < MIN_DURATION_SECS as i64 => {
+                errors.push(constraint(d, "durationSeconds", &format!("have value greater than or equal to {MIN_DURATION_SECS}")))
+            }
+            Ok(n) if n > MAX_DURATION_SECS as i64 => {
+                errors.push(constraint(d, "durationSeconds", &format!("have value less than or equal to {MAX_DURATION_SECS}")))
+            }
             Ok(n) => duration_secs = n.unsigned_abs(),
             Err(_) => errors.push(constraint(d, "durationSeconds", "be an integer")),
         }
     }
     if let Some(t) = token {
-        check_length(
-            &mut errors,
-            t,
-            "webIdentityToken",
-            1,
-            MAX_WEB_IDENTITY_TOKEN_LEN,
-        );
+        check_length(&mut errors, t, "webIdentityToken", 1, MAX_WEB_IDENTITY_TOKEN_LEN);
     }
     if !errors.is_empty() {
         let n = errors.len();
         let plural = if n == 1 { "" } else { "s" };
-        return Err(validation_error(format!(
-            "{n} validation error{plural} detected: {}",
-            errors.join("; ")
-        )));
+        return Err(validation_error(format!("{n} validation error{plural} detected: {}", errors.join("; "))));
     }
     let (Some(role_arn), Some(session_name)) = (role_arn, session) else {
         return Err(validation_error("Request ARN is invalid"));
     };
-    let arn =
-        parse_role_arn(&role_arn).ok_or_else(|| validation_error("Request ARN is invalid"))?;
-    Ok(Request {
-        arn,
-        session_name,
-        duration_secs,
-        explicit_duration: raw_duration.is_some(),
-    })
+    let arn = parse_role_arn(&role_arn).ok_or_else(|| validation_error("Request ARN is invalid"))?;
+    Ok(Request { arn, session_name, duration_secs, explicit_duration: raw_duration.is_some() })
 }
 
 fn credentials_xml(c: &IssuedCredentials) -> String {
@@ -240,23 +185,13 @@ fn assumed_role_user_xml(s: &RoleSession) -> String {
 }
 
 fn issue(shared: &Shared, req: &Request) -> (IssuedCredentials, RoleSession) {
-    let session = RoleSession::new(
-        &req.arn.partition,
-        &req.arn.account,
-        &req.arn.name,
-        &req.session_name,
-    );
+    let session = RoleSession::new(&req.arn.partition, &req.arn.account, &req.arn.name, &req.session_name);
     let creds = shared.issue_session(session.clone(), Duration::from_secs(req.duration_secs));
     (creds, session)
 }
 
 /// `AssumeRole`, already verified as signed by `caller`.
-pub(crate) fn assume_role(
-    shared: &Shared,
-    request_id: &str,
-    params: &Params,
-    caller: &Principal,
-) -> Resp {
+pub(crate) fn assume_role(shared: &Shared, request_id: &str, params: &Params, caller: &Principal) -> Resp {
     let req = match check(params, None) {
         Ok(r) => r,
         Err(e) => return error_response(shared, request_id, e),
@@ -279,11 +214,7 @@ pub(crate) fn assume_role(
 }
 
 /// `AssumeRoleWithWebIdentity` (unsigned).
-pub(crate) fn assume_role_with_web_identity(
-    shared: &Shared,
-    request_id: &str,
-    params: &Params,
-) -> Resp {
+pub(crate) fn assume_role_with_web_identity(shared: &Shared, request_id: &str, params: &Params) -> Resp {
     let token = params.get("WebIdentityToken");
     let req = match check(params, Some(&token)) {
         Ok(r) => r,
@@ -292,11 +223,7 @@ pub(crate) fn assume_role_with_web_identity(
     let token = token.unwrap_or_default();
     if let Some(expected) = shared.sources.web_identity_token() {
         if !crate::sigv4::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
-            let err = StsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidIdentityToken",
-                INVALID_IDENTITY_TOKEN,
-            );
+            let err = StsError::new(StatusCode::BAD_REQUEST, "InvalidIdentityToken", INVALID_IDENTITY_TOKEN);
             return error_response(shared, request_id, err);
         }
     }
@@ -306,17 +233,9 @@ pub(crate) fn assume_role_with_web_identity(
         s.sts_ok += 1;
         s.sts_assume_role_with_web_identity += 1;
     });
-    let subject = claims
-        .subject
-        .unwrap_or_else(|| DEFAULT_SUBJECT.to_string());
-    let audience = claims
-        .audience
-        .map(|a| format!("    <Audience>{}</Audience>\n", xml_escape(&a)))
-        .unwrap_or_default();
-    let provider = claims
-        .issuer
-        .map(|p| format!("    <Provider>{}</Provider>\n", xml_escape(&p)))
-        .unwrap_or_default();
+    let subject = claims.subject.unwrap_or_else(|| DEFAULT_SUBJECT.to_string());
+    let audience = claims.audience.map(|a| format!("    <Audience>{}</Audience>\n", xml_escape(&a))).unwrap_or_default();
+    let provider = claims.issuer.map(|p| format!("    <Provider>{}</Provider>\n", xml_escape(&p))).unwrap_or_default();
     let body = format!(
         "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n  <AssumeRoleWithWebIdentityResult>\n    <SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>\n{audience}{}{}{provider}  </AssumeRoleWithWebIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleWithWebIdentityResponse>\n",
         xml_escape(&subject),
@@ -341,17 +260,13 @@ pub fn jwt_claims(token: &str) -> JwtClaims {
     let [_, payload, _] = parts.as_slice() else {
         return JwtClaims::default();
     };
-    let Some(json) = base64url_decode(payload)
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    else {
+    let Some(json) = base64url_decode(payload).and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) else {
         return JwtClaims::default();
     };
     let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
     JwtClaims {
         subject: json.get("sub").and_then(text),
-        audience: json.get("aud").and_then(|a| {
-            text(a).or_else(|| a.as_array().and_then(|arr| arr.iter().find_map(text)))
-        }),
+        audience: json.get("aud").and_then(|a| text(a).or_else(|| a.as_array().and_then(|arr| arr.iter().find_map(text)))),
         issuer: json.get("iss").and_then(text),
     }
 }
@@ -389,19 +304,9 @@ mod tests {
     #[test]
     fn role_arns() {
         let a = parse_role_arn("arn:aws:iam::123456789012:role/app").expect("valid");
-        assert_eq!(
-            a,
-            RoleArn {
-                partition: "aws".into(),
-                account: "123456789012".into(),
-                name: "app".into()
-            }
-        );
+        assert_eq!(a, RoleArn { partition: "aws".into(), account: "123456789012".into(), name: "app".into() });
         let a = parse_role_arn("arn:aws-cn:iam::210987654321:role/a/b/svc-role@x").expect("path");
-        assert_eq!(
-            (a.partition.as_str(), a.name.as_str()),
-            ("aws-cn", "svc-role@x")
-        );
+        assert_eq!((a.partition.as_str(), a.name.as_str()), ("aws-cn", "svc-role@x"));
         for bad in [
             "",
             "arn:aws:iam::123456789012:user/app",
@@ -421,14 +326,8 @@ mod tests {
 
     #[test]
     fn jwt_and_base64() {
-        assert_eq!(
-            base64url_decode("eyJzdWIiOiJ4In0").as_deref(),
-            Some(&b"{\"sub\":\"x\"}"[..])
-        );
-        assert_eq!(
-            base64url_decode("eyJzdWIiOiJ4In0=").as_deref(),
-            Some(&b"{\"sub\":\"x\"}"[..])
-        );
+        assert_eq!(base64url_decode("eyJzdWIiOiJ4In0").as_deref(), Some(&b"{\"sub\":\"x\"}"[..]));
+        assert_eq!(base64url_decode("eyJzdWIiOiJ4In0=").as_deref(), Some(&b"{\"sub\":\"x\"}"[..]));
         assert_eq!(base64url_decode("a*b"), None);
         assert_eq!(base64url_decode("").as_deref(), Some(&b""[..]));
         // {"sub":"system:serviceaccount:ns:sa","aud":["sts.amazonaws.com"],"iss":"https://oidc.example"}

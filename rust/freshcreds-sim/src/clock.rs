@@ -32,11 +32,7 @@ impl SimClock {
 
     /// A clock with an explicit origin.
     pub fn with_origin(origin: SystemTime, scale: f64) -> SimClock {
-        let scale = if scale.is_finite() && scale > 0.0 {
-            scale
-        } else {
-            1.0
-        };
+        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
         SimClock { origin, scale }
     }
 
@@ -81,8 +77,7 @@ impl SimClock {
 }
 
 fn scale_duration(d: Duration, scale: f64) -> Duration {
-    Duration::try_from_secs_f64(d.as_secs_f64() * scale)
-        .unwrap_or(Duration::from_secs(u32::MAX as u64))
+    Duration::try_from_secs_f64(d.as_secs_f64() * scale).unwrap_or(Duration::from_secs(u32::MAX as u64))
 }
 
 /// Milliseconds since the Unix epoch (negative before it), saturating.
@@ -113,27 +108,19 @@ fn to_utc(t: SystemTime) -> Option<OffsetDateTime> {
 /// RFC 3339, UTC, whole seconds: `2026-11-30T01:00:00Z` (as in IMDS credential documents).
 pub fn rfc3339_seconds(t: SystemTime) -> String {
     let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    to_utc(t)
-        .and_then(|dt| dt.format(&fmt).ok())
-        .unwrap_or_else(|| "9999-12-31T23:59:59Z".to_string())
+    to_utc(t).and_then(|dt| dt.format(&fmt).ok()).unwrap_or_else(|| "9999-12-31T23:59:59Z".to_string())
 }
 
 /// HTTP-date (RFC 9110 IMF-fixdate): `Sun, 30 Nov 2026 01:00:00 GMT`.
 pub fn http_date(t: SystemTime) -> String {
-    let fmt = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    to_utc(t)
-        .and_then(|dt| dt.format(&fmt).ok())
-        .unwrap_or_else(|| "Fri, 31 Dec 9999 23:59:59 GMT".to_string())
+    let fmt = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    to_utc(t).and_then(|dt| dt.format(&fmt).ok()).unwrap_or_else(|| "Fri, 31 Dec 9999 23:59:59 GMT".to_string())
 }
 
 /// SigV4 basic ISO 8601 format: `20150830T123600Z`.
 pub fn amz_date(t: SystemTime) -> String {
     let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
-    to_utc(t)
-        .and_then(|dt| dt.format(&fmt).ok())
-        .unwrap_or_else(|| "99991231T235959Z".to_string())
+    to_utc(t).and_then(|dt| dt.format(&fmt).ok()).unwrap_or_else(|| "99991231T235959Z".to_string())
 }
 
 /// Parses a SigV4 `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`, exactly 16 ASCII characters).
@@ -157,9 +144,7 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let second = u8::try_from(num(13..15)?).ok()?;
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let tod = Time::from_hms(hour, minute, second).ok()?;
-    let secs = PrimitiveDateTime::new(date, tod)
-        .assume_utc()
-        .unix_timestamp();
+    let secs = PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp();
     if secs >= 0 {
         UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
     } else {
@@ -176,14 +161,8 @@ mod tests {
         let origin = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let c = SimClock::with_origin(origin, 600.0);
         assert_eq!(c.to_sim(origin), origin);
-        assert_eq!(
-            c.to_sim(origin + Duration::from_secs(36)),
-            origin + Duration::from_secs(6 * 3600)
-        );
-        assert_eq!(
-            c.to_sim(origin - Duration::from_secs(1)),
-            origin - Duration::from_secs(600)
-        );
+        assert_eq!(c.to_sim(origin + Duration::from_secs(36)), origin + Duration::from_secs(6 * 3600));
+        assert_eq!(c.to_sim(origin - Duration::from_secs(1)), origin - Duration::from_secs(600));
     }
 
     #[test]
@@ -198,25 +177,13 @@ mod tests {
         assert_eq!(rfc3339_seconds(t), "2015-08-30T12:36:00Z");
         assert_eq!(amz_date(t), "20150830T123600Z");
         assert_eq!(http_date(t), "Sun, 30 Aug 2015 12:36:00 GMT");
-        assert_eq!(
-            parse_amz_date("20150830T123600Z"),
-            Some(UNIX_EPOCH + Duration::from_secs(1_440_938_160))
-        );
-        for bad in [
-            "",
-            "20150830T123600",
-            "2015083OT123600Z",
-            "20151330T123600Z",
-            "20150830T256000Z",
-            "2015-08-30T12:3Z",
-            "２０15083T123600Z",
-        ] {
+        assert_eq!(parse_amz_date("20150830T123600Z"), Some(UNIX_EPOCH + Duration::from_secs(1_440_938_160)));
+        for bad in
+            ["", "20150830T123600", "2015083OT123600Z", "20151330T123600Z", "20150830T256000Z", "2015-08-30T12:3Z", "２０15083T123600Z"]
+        {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
         assert_eq!(epoch_millis(t), 1_440_938_160_999);
-        assert_eq!(
-            rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(400_000_000_000)),
-            "9999-12-31T23:59:59Z"
-        );
+        assert_eq!(rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(400_000_000_000)), "9999-12-31T23:59:59Z");
     }
 }

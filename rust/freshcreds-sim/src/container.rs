@@ -52,29 +52,18 @@ fn error(status: StatusCode, code: &str, message: &str) -> Resp {
 
 pub(crate) fn handle(shared: &Shared, req: &Request<Incoming>) -> Resp {
     if req.method() != Method::GET {
-        let mut resp = error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "Only GET is supported.",
-        );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET"));
+        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET is supported.");
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET"));
         return resp;
     }
     if let Some(expected) = shared.sources.container_auth_token() {
         let values: Vec<&HeaderValue> = req.headers().get_all(AUTHORIZATION).iter().collect();
         let refusal = match values.as_slice() {
-            [] => Some((
-                StatusCode::UNAUTHORIZED,
-                "MissingAuthorizationToken",
-                "The Authorization header is missing.",
-            )),
+            [] => Some((StatusCode::UNAUTHORIZED, "MissingAuthorizationToken", "The Authorization header is missing.")),
             [v] if constant_time_eq(v.as_bytes(), expected.as_bytes()) => None,
-            _ => Some((
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                "The Authorization header does not carry the container authorization token.",
-            )),
+            _ => {
+                Some((StatusCode::FORBIDDEN, "AccessDenied", "The Authorization header does not carry the container authorization token."))
+            }
         };
         if let Some((status, code, message)) = refusal {
             shared.count(|s| s.container_auth_failures += 1);

@@ -81,11 +81,9 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
     let method = req.method().clone();
     let allowed = match path.as_str() {
         "/_sim/stats" | "/_sim/clock" => (Method::GET, "GET"),
-        "/_sim/rotate"
-        | "/_sim/revoke"
-        | "/_sim/reset-stats"
-        | "/_sim/container/rotate"
-        | "/_sim/container/revoke" => (Method::POST, "POST"),
+        "/_sim/rotate" | "/_sim/revoke" | "/_sim/reset-stats" | "/_sim/container/rotate" | "/_sim/container/revoke" => {
+            (Method::POST, "POST")
+        }
         "/_sim/config" => {
             return match method {
                 Method::GET => json(StatusCode::OK, &shared.sources.get()),
@@ -120,12 +118,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
                 _ => not_allowed("GET, POST, DELETE"),
             }
         }
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("no such control endpoint: {path}"),
-            )
-        }
+        _ => return error(StatusCode::NOT_FOUND, format!("no such control endpoint: {path}")),
     };
     if method != allowed.0 {
         return not_allowed(allowed.1);
@@ -158,37 +151,23 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
 
 fn not_allowed(allow: &'static str) -> Resp {
     let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    resp.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
+    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     resp
 }
 
 /// Reads a JSON object body into `T`; an empty (or all-whitespace) body is `T::default()`.
-async fn json_body<T: serde::de::DeserializeOwned + Default>(
-    req: Request<Incoming>,
-    what: &str,
-) -> Result<T, Resp> {
+async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request<Incoming>, what: &str) -> Result<T, Resp> {
     let (parts, body) = req.into_parts();
     let body = match read_body(body, &parts.headers, MAX_BODY).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"))
-        }
-        Err(BodyError::Failed) => {
-            return Err(error(StatusCode::BAD_REQUEST, "body could not be read"))
-        }
+        Err(BodyError::TooLarge) => return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large")),
+        Err(BodyError::Failed) => return Err(error(StatusCode::BAD_REQUEST, "body could not be read")),
     };
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     serde_json::from_slice::<serde_json::Value>(&body)
-        .and_then(|v| {
-            if v.is_object() {
-                serde_json::from_value::<T>(v)
-            } else {
-                Err(serde::de::Error::custom("expected a JSON object"))
-            }
-        })
+        .and_then(|v| if v.is_object() { serde_json::from_value::<T>(v) } else { Err(serde::de::Error::custom("expected a JSON object")) })
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad {what} JSON: {e}")))
 }
 
@@ -252,12 +231,7 @@ pub struct StaticKeys {
 }
 
 fn static_keys(shared: &Shared) -> Resp {
-    json(
-        StatusCode::OK,
-        &StaticKeys {
-            access_key_ids: shared.static_key_ids(),
-        },
-    )
+    json(StatusCode::OK, &StaticKeys { access_key_ids: shared.static_key_ids() })
 }
 
 async fn add_static_key(shared: &Shared, req: Request<Incoming>) -> Resp {
@@ -265,8 +239,7 @@ async fn add_static_key(shared: &Shared, req: Request<Incoming>) -> Resp {
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    if let Err(e) = crate::state::validate_static_key(&body.access_key_id, &body.secret_access_key)
-    {
+    if let Err(e) = crate::state::validate_static_key(&body.access_key_id, &body.secret_access_key) {
         return error(StatusCode::BAD_REQUEST, e);
     }
     match shared.add_static_key(&body.access_key_id, &body.secret_access_key) {

@@ -58,13 +58,9 @@ pub struct FaultsConfig {
 impl FaultsConfig {
     /// Checks that status overrides are in 200..=599 and the skew within ±[`MAX_SKEW_MS`].
     pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [
-            ("imds_status_override", self.imds_status_override),
-            (
-                "credentials_status_override",
-                self.credentials_status_override,
-            ),
-        ] {
+        for (name, v) in
+            [("imds_status_override", self.imds_status_override), ("credentials_status_override", self.credentials_status_override)]
+        {
             if let Some(s) = v {
                 if !(200..=599).contains(&s) {
                     return Err(format!("{name} must be in 200..=599, got {s}"));
@@ -72,10 +68,7 @@ impl FaultsConfig {
             }
         }
         if !(-MAX_SKEW_MS..=MAX_SKEW_MS).contains(&self.aws_clock_skew_ms) {
-            return Err(format!(
-                "aws_clock_skew_ms must be within ±{MAX_SKEW_MS}, got {}",
-                self.aws_clock_skew_ms
-            ));
+            return Err(format!("aws_clock_skew_ms must be within ±{MAX_SKEW_MS}, got {}", self.aws_clock_skew_ms));
         }
         Ok(())
     }
@@ -137,20 +130,11 @@ impl FaultsPatch {
         let mut c = cfg.clone();
         patch_opt(&mut c.imds_status_override, &self.imds_status_override);
         patch_field(&mut c.imds_delay_ms, &self.imds_delay_ms);
-        patch_opt(
-            &mut c.credentials_status_override,
-            &self.credentials_status_override,
-        );
-        patch_opt(
-            &mut c.credentials_body_override,
-            &self.credentials_body_override,
-        );
+        patch_opt(&mut c.credentials_status_override, &self.credentials_status_override);
+        patch_opt(&mut c.credentials_body_override, &self.credentials_body_override);
         patch_field(&mut c.aws_clock_skew_ms, &self.aws_clock_skew_ms);
         patch_field(&mut c.token_put_hang, &self.token_put_hang);
-        patch_field(
-            &mut c.serve_expired_credentials,
-            &self.serve_expired_credentials,
-        );
+        patch_field(&mut c.serve_expired_credentials, &self.serve_expired_credentials);
         patch_field(&mut c.imds_down, &self.imds_down);
         patch_field(&mut c.imds_throttle, &self.imds_throttle);
         patch_field(&mut c.credentials_truncate, &self.credentials_truncate);
@@ -198,8 +182,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Faults {
     /// Answer every IMDS request with this status (`None` to stop).
     pub fn set_imds_status_override(&self, status: Option<u16>) {
-        self.imds_status_override
-            .store(status.map_or(0, u32::from), Ordering::SeqCst);
+        self.imds_status_override.store(status.map_or(0, u32::from), Ordering::SeqCst);
     }
 
     pub fn imds_status_override(&self) -> Option<u16> {
@@ -222,8 +205,7 @@ impl Faults {
 
     /// Answer credential requests (only) with this status.
     pub fn set_credentials_status_override(&self, status: Option<u16>) {
-        self.credentials_status_override
-            .store(status.map_or(0, u32::from), Ordering::SeqCst);
+        self.credentials_status_override.store(status.map_or(0, u32::from), Ordering::SeqCst);
     }
 
     pub fn credentials_status_override(&self) -> Option<u16> {
@@ -242,8 +224,7 @@ impl Faults {
     /// AWS time = host real time + `ms` (clamped to ±[`MAX_SKEW_MS`]). Negative: the host's clock
     /// looks fast to AWS.
     pub fn set_aws_clock_skew_ms(&self, ms: i64) {
-        self.aws_clock_skew_ms
-            .store(ms.clamp(-MAX_SKEW_MS, MAX_SKEW_MS), Ordering::SeqCst);
+        self.aws_clock_skew_ms.store(ms.clamp(-MAX_SKEW_MS, MAX_SKEW_MS), Ordering::SeqCst);
     }
 
     pub fn aws_clock_skew_ms(&self) -> i64 {
@@ -355,9 +336,7 @@ mod tests {
     fn round_trip_and_validation() {
         let f = Faults::default();
         assert_eq!(f.get(), FaultsConfig::default());
-        let cfg: FaultsConfig =
-            serde_json::from_str(r#"{"imds_status_override":429,"credentials_body_override":"{"}"#)
-                .expect("json");
+        let cfg: FaultsConfig = serde_json::from_str(r#"{"imds_status_override":429,"credentials_body_override":"{"}"#).expect("json");
         assert!(cfg.validate().is_ok());
         f.set(&cfg);
         assert_eq!(f.imds_status_override(), Some(429));
@@ -366,18 +345,8 @@ mod tests {
         f.clear();
         assert_eq!(f.get(), FaultsConfig::default());
         assert!(serde_json::from_str::<FaultsConfig>(r#"{"imds_status":500}"#).is_err());
-        assert!(FaultsConfig {
-            imds_status_override: Some(99),
-            ..Default::default()
-        }
-        .validate()
-        .is_err());
-        assert!(FaultsConfig {
-            credentials_status_override: Some(600),
-            ..Default::default()
-        }
-        .validate()
-        .is_err());
+        assert!(FaultsConfig { imds_status_override: Some(99), ..Default::default() }.validate().is_err());
+        assert!(FaultsConfig { credentials_status_override: Some(600), ..Default::default() }.validate().is_err());
     }
 
     #[test]
@@ -389,10 +358,8 @@ mod tests {
             credentials_body_override: Some("x".into()),
             ..Default::default()
         });
-        let p: FaultsPatch = serde_json::from_str(
-            r#"{"aws_clock_skew_ms":-600000,"imds_status_override":null,"token_put_hang":true}"#,
-        )
-        .expect("patch json");
+        let p: FaultsPatch =
+            serde_json::from_str(r#"{"aws_clock_skew_ms":-600000,"imds_status_override":null,"token_put_hang":true}"#).expect("patch json");
         assert_eq!(p.imds_status_override, Some(None));
         assert_eq!(p.imds_delay_ms, None);
         let now = f.patch(&p).expect("valid");
@@ -408,35 +375,22 @@ mod tests {
             }
         );
         // null resets a non-optional field to its default.
-        let p: FaultsPatch =
-            serde_json::from_str(r#"{"imds_delay_ms":null,"token_put_hang":null}"#).expect("json");
+        let p: FaultsPatch = serde_json::from_str(r#"{"imds_delay_ms":null,"token_put_hang":null}"#).expect("json");
         let now = f.patch(&p).expect("valid");
         assert_eq!((now.imds_delay_ms, now.token_put_hang), (0, false));
         // A bad patch changes nothing.
         let before = f.get();
-        let p: FaultsPatch =
-            serde_json::from_str(r#"{"imds_throttle":true,"imds_status_override":42}"#)
-                .expect("json");
+        let p: FaultsPatch = serde_json::from_str(r#"{"imds_throttle":true,"imds_status_override":42}"#).expect("json");
         assert!(p.validate().is_err());
         assert!(f.patch(&p).is_err());
         assert_eq!(f.get(), before);
         assert!(serde_json::from_str::<FaultsPatch>(r#"{"typo":true}"#).is_err());
-        assert!(FaultsConfig {
-            aws_clock_skew_ms: MAX_SKEW_MS + 1,
-            ..Default::default()
-        }
-        .validate()
-        .is_err());
+        assert!(FaultsConfig { aws_clock_skew_ms: MAX_SKEW_MS + 1, ..Default::default() }.validate().is_err());
         f.set_aws_clock_skew_ms(i64::MIN);
         assert_eq!(f.aws_clock_skew_ms(), -MAX_SKEW_MS);
         // The patch serializes back to the same JSON shape (absent fields skipped, null kept).
-        let p: FaultsPatch =
-            serde_json::from_str(r#"{"imds_down":true,"credentials_status_override":null}"#)
-                .expect("json");
+        let p: FaultsPatch = serde_json::from_str(r#"{"imds_down":true,"credentials_status_override":null}"#).expect("json");
         let v = serde_json::to_value(&p).expect("ser");
-        assert_eq!(
-            v,
-            serde_json::json!({"imds_down":true,"credentials_status_override":null})
-        );
+        assert_eq!(v, serde_json::json!({"imds_down":true,"credentials_status_override":null}));
     }
 }

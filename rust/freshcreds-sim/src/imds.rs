@@ -46,11 +46,7 @@ pub const EXPIRED_BY_MS: i64 = 5 * 60 * 1000;
 
 /// EC2's HTML error page.
 fn error_page(status: StatusCode) -> Resp {
-    let title = format!(
-        "{} - {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("Error")
-    );
+    let title = format!("{} - {}", status.as_u16(), status.canonical_reason().unwrap_or("Error"));
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n\
          <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n\
@@ -63,15 +59,11 @@ fn error_page(status: StatusCode) -> Resp {
 
 fn method_not_allowed(allow: &'static str) -> Resp {
     let mut resp = error_page(StatusCode::METHOD_NOT_ALLOWED);
-    resp.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
+    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     resp
 }
 
-pub(crate) async fn handle(
-    shared: &Shared,
-    req: Request<Incoming>,
-) -> Result<Resp, DropConnection> {
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Resp, DropConnection> {
     shared.count(|s| s.imds_requests_total += 1);
     let delay = shared.faults.imds_delay();
     if !delay.is_zero() {
@@ -109,29 +101,18 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
     }
     if let Some(code) = shared.faults.imds_status_override() {
         let status = status_or_500(code);
-        return text(
-            status,
-            status.canonical_reason().unwrap_or("Injected fault"),
-        );
+        return text(status, status.canonical_reason().unwrap_or("Injected fault"));
     }
     if req.headers().contains_key("x-forwarded-for") {
         return error_page(StatusCode::FORBIDDEN);
     }
     if path == TOKEN_PATH {
-        return if method == Method::PUT {
-            put_token(shared, req)
-        } else {
-            method_not_allowed("PUT")
-        };
+        return if method == Method::PUT { put_token(shared, req) } else { method_not_allowed("PUT") };
     }
     if method != Method::GET {
         return method_not_allowed("GET");
     }
-    let token_ok = req
-        .headers()
-        .get(TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| shared.token_valid(t));
+    let token_ok = req.headers().get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|t| shared.token_valid(t));
     if !token_ok {
         return error_page(StatusCode::UNAUTHORIZED);
     }
@@ -160,27 +141,19 @@ pub fn parse_ttl(value: &[u8]) -> Option<u32> {
 }
 
 fn put_token(shared: &Shared, req: &Request<Incoming>) -> Resp {
-    let Some(ttl) = req
-        .headers()
-        .get(TOKEN_TTL_HEADER)
-        .and_then(|v| parse_ttl(v.as_bytes()))
-    else {
+    let Some(ttl) = req.headers().get(TOKEN_TTL_HEADER).and_then(|v| parse_ttl(v.as_bytes())) else {
         return error_page(StatusCode::BAD_REQUEST);
     };
     let token = shared.issue_token(Duration::from_secs(u64::from(ttl)));
     let mut resp = text(StatusCode::OK, token);
-    resp.headers_mut()
-        .insert(TOKEN_TTL_HEADER, HeaderValue::from(ttl));
+    resp.headers_mut().insert(TOKEN_TTL_HEADER, HeaderValue::from(ttl));
     resp
 }
 
 fn credentials(shared: &Shared) -> Resp {
     if let Some(code) = shared.faults.credentials_status_override() {
         let status = status_or_500(code);
-        return text(
-            status,
-            status.canonical_reason().unwrap_or("Injected fault"),
-        );
+        return text(status, status.canonical_reason().unwrap_or("Injected fault"));
     }
     let truncate = shared.faults.credentials_truncate();
     let body = match shared.faults.credentials_body_override() {
@@ -193,9 +166,7 @@ fn credentials(shared: &Shared) -> Resp {
             shared.count(|s| {
                 s.credential_gets += 1;
                 if !truncate {
-                    *s.credential_gets_by_generation
-                        .entry(creds.generation)
-                        .or_insert(0) += 1;
+                    *s.credential_gets_by_generation.entry(creds.generation).or_insert(0) += 1;
                 }
             });
             if shared.faults.serve_expired_credentials() {
@@ -242,18 +213,7 @@ mod tests {
     fn ttl_parsing() {
         assert_eq!(parse_ttl(b"1"), Some(1));
         assert_eq!(parse_ttl(b"21600"), Some(21600));
-        for bad in [
-            &b""[..],
-            b"0",
-            b"21601",
-            b"+5",
-            b"-1",
-            b"1.5",
-            b" 5",
-            b"999999",
-            b"abc",
-            b"\xff",
-        ] {
+        for bad in [&b""[..], b"0", b"21601", b"+5", b"-1", b"1.5", b" 5", b"999999", b"abc", b"\xff"] {
             assert_eq!(parse_ttl(bad), None, "{bad:?}");
         }
     }

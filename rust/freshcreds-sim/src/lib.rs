@@ -70,9 +70,7 @@ pub use control::{ClockInfo, StaticKeys};
 pub use faults::{Faults, FaultsConfig, FaultsPatch};
 pub use script::{Script, ScriptStatus, ScriptStep};
 pub use sources::{Sources, SourcesConfig, SourcesPatch};
-pub use state::{
-    IssuedCredentials, Stats, CONTAINER_ROLE_ARN, STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY,
-};
+pub use state::{IssuedCredentials, Stats, CONTAINER_ROLE_ARN, STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY};
 
 /// The environment variable that turns on per-request logging to stderr (`1`).
 pub const LOG_ENV: &str = "FRESHCREDS_SIM_LOG";
@@ -112,24 +110,14 @@ impl SimConfig {
     pub fn validate(&self) -> io::Result<()> {
         let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return bad(format!(
-                "time_scale must be finite and > 0, got {}",
-                self.time_scale
-            ));
+            return bad(format!("time_scale must be finite and > 0, got {}", self.time_scale));
         }
         if self.lifetime.is_zero() {
             return bad("lifetime must be > 0".to_string());
         }
-        let role_ok = !self.role_name.is_empty()
-            && self
-                .role_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        let role_ok = !self.role_name.is_empty() && self.role_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
         if !role_ok {
-            return bad(format!(
-                "role_name must be a valid IAM role name, got {:?}",
-                self.role_name
-            ));
+            return bad(format!("role_name must be a valid IAM role name, got {:?}", self.role_name));
         }
         Ok(())
     }
@@ -235,11 +223,7 @@ impl Simulator {
 
     /// Registers a static key pair (an IAM user's long-term keys, used without a session token),
     /// or gives a registered id a new secret. See `POST /_sim/static-keys`.
-    pub fn add_static_key(
-        &self,
-        access_key_id: &str,
-        secret_access_key: &str,
-    ) -> Result<(), String> {
+    pub fn add_static_key(&self, access_key_id: &str, secret_access_key: &str) -> Result<(), String> {
         self.shared.add_static_key(access_key_id, secret_access_key)
     }
 
@@ -285,8 +269,6 @@ impl Drop for Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Simulator").field("addr", &self.addr).finish_non_exhaustive()
     }
 }

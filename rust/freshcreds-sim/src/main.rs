@@ -33,9 +33,7 @@ struct Args {
 }
 
 fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
-    let secs: f64 = v
-        .parse()
-        .map_err(|_| format!("{flag}: not a number: {v:?}"))?;
+    let secs: f64 = v.parse().map_err(|_| format!("{flag}: not a number: {v:?}"))?;
     if secs.is_nan() || secs < 0.0 {
         return Err(format!("{flag}: must be >= 0, got {v}"));
     }
@@ -61,24 +59,15 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
             }
             _ => {}
         }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{flag}: missing value"))
-        };
+        let mut value = || inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{flag}: missing value"));
         match flag.as_str() {
             "--port" => {
                 let v = value()?;
-                cfg.port = v
-                    .parse()
-                    .map_err(|_| format!("--port: not a port number: {v:?}"))?;
+                cfg.port = v.parse().map_err(|_| format!("--port: not a port number: {v:?}"))?;
             }
             "--time-scale" => {
                 let v = value()?;
-                cfg.time_scale = v
-                    .parse()
-                    .map_err(|_| format!("--time-scale: not a number: {v:?}"))?;
+                cfg.time_scale = v.parse().map_err(|_| format!("--time-scale: not a number: {v:?}"))?;
             }
             "--lifetime-secs" => cfg.lifetime = parse_secs(&flag, &value()?)?,
             "--rotate-before-secs" => cfg.rotate_before = parse_secs(&flag, &value()?)?,
@@ -88,21 +77,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
         }
     }
     cfg.validate().map_err(|e| e.to_string())?;
-    Ok(Some(Args {
-        cfg,
-        watch_stdin,
-        script,
-    }))
+    Ok(Some(Args { cfg, watch_stdin, script }))
 }
 
 /// Reads and validates a script file.
 fn load_script(path: &str) -> Result<Script, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("--script {path}: {e}"))?;
-    let script: Script =
-        serde_json::from_str(&text).map_err(|e| format!("--script {path}: bad JSON: {e}"))?;
-    script
-        .validate()
-        .map_err(|e| format!("--script {path}: {e}"))?;
+    let script: Script = serde_json::from_str(&text).map_err(|e| format!("--script {path}: bad JSON: {e}"))?;
+    script.validate().map_err(|e| format!("--script {path}: {e}"))?;
     Ok(script)
 }
 
@@ -127,10 +109,7 @@ struct Signals {
 impl Signals {
     fn install() -> Signals {
         use tokio::signal::unix::{signal, SignalKind};
-        Signals {
-            int: signal(SignalKind::interrupt()).ok(),
-            term: signal(SignalKind::terminate()).ok(),
-        }
+        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
     }
 
     async fn recv(&mut self) -> &'static str {
@@ -173,21 +152,19 @@ async fn stdin_eof(watch: bool) {
         return std::future::pending::<()>().await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let spawned = std::thread::Builder::new()
-        .name("stdin-watch".into())
-        .spawn(move || {
-            let mut stdin = std::io::stdin();
-            let mut buf = [0u8; 4096];
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => continue,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                }
+    let spawned = std::thread::Builder::new().name("stdin-watch".into()).spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
             }
-            let _ = tx.send(());
-        });
+        }
+        let _ = tx.send(());
+    });
     if spawned.is_err() {
         return std::future::pending::<()>().await;
     }
@@ -237,13 +214,11 @@ async fn main() -> ExitCode {
         origin_epoch_millis: epoch_millis(clock.origin()),
         time_scale: clock.scale(),
     };
-    let written = serde_json::to_string(&line)
-        .map_err(std::io::Error::from)
-        .and_then(|line| {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{line}")?;
-            out.flush()
-        });
+    let written = serde_json::to_string(&line).map_err(std::io::Error::from).and_then(|line| {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()
+    });
     if let Err(e) = written {
         eprintln!("freshcreds-sim: cannot write to stdout: {e}");
         return ExitCode::from(1);

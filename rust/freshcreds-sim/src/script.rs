@@ -61,28 +61,20 @@ impl Script {
     /// Checks step count, times and fault values.
     pub fn validate(&self) -> Result<(), String> {
         if self.steps.len() > MAX_STEPS {
-            return Err(format!(
-                "a script has at most {MAX_STEPS} steps, got {}",
-                self.steps.len()
-            ));
+            return Err(format!("a script has at most {MAX_STEPS} steps, got {}", self.steps.len()));
         }
         let mut prev = 0.0f64;
         for (i, step) in self.steps.iter().enumerate() {
             let at = step.at_sim_secs;
             if !(at.is_finite() && (0.0..=MAX_AT_SIM_SECS).contains(&at)) {
-                return Err(format!(
-                    "steps[{i}].at_sim_secs must be in 0..={MAX_AT_SIM_SECS}, got {at}"
-                ));
+                return Err(format!("steps[{i}].at_sim_secs must be in 0..={MAX_AT_SIM_SECS}, got {at}"));
             }
             if at < prev {
-                return Err(format!(
-                    "steps must be in non-decreasing at_sim_secs order: steps[{i}].at_sim_secs = {at} < {prev}"
-                ));
+                return Err(format!("steps must be in non-decreasing at_sim_secs order: steps[{i}].at_sim_secs = {at} < {prev}"));
             }
             prev = at;
             if let Some(p) = &step.faults {
-                p.validate()
-                    .map_err(|e| format!("steps[{i}].faults: {e}"))?;
+                p.validate().map_err(|e| format!("steps[{i}].faults: {e}"))?;
             }
         }
         Ok(())
@@ -173,9 +165,7 @@ impl ScriptRunner {
         let times: Vec<f64> = script.steps.iter().map(|s| s.at_sim_secs).collect();
         st.task = Some(tokio::spawn(async move {
             for (i, at) in times.into_iter().enumerate() {
-                let deadline = Duration::try_from_secs_f64(at / scale)
-                    .ok()
-                    .and_then(|real| started.checked_add(real));
+                let deadline = Duration::try_from_secs_f64(at / scale).ok().and_then(|real| started.checked_add(real));
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
                     // Too far in the future to represent: it never comes.
@@ -248,10 +238,7 @@ fn apply_step(shared: &Shared, epoch: u64, i: usize, started: Instant, scale: f6
     slot.applied = true;
     slot.applied_at_sim_secs = Some(elapsed_sim(started, scale));
     if shared.log_requests {
-        eprintln!(
-            "freshcreds-sim: script step {i} applied (at_sim_secs {})",
-            step.at_sim_secs
-        );
+        eprintln!("freshcreds-sim: script step {i} applied (at_sim_secs {})", step.at_sim_secs);
     }
     true
 }

@@ -54,15 +54,10 @@ impl std::error::Error for DropConnection {}
 pub(crate) struct LogNote(pub &'static str);
 
 /// Builds a response with a body and content type.
-pub(crate) fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Resp {
+pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -75,10 +70,7 @@ pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp {
     match serde_json::to_vec(value) {
         Ok(body) => response(status, "application/json", body),
-        Err(e) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("serialization failed: {e}"),
-        ),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("serialization failed: {e}")),
     }
 }
 
@@ -97,15 +89,8 @@ pub(crate) enum BodyError {
 
 /// Reads a request body of at most `limit` bytes. An oversized body is drained (up to a cap) so
 /// the client reliably receives the 413 instead of a connection reset.
-pub(crate) async fn read_body(
-    mut body: Incoming,
-    headers: &HeaderMap,
-    limit: usize,
-) -> Result<Bytes, BodyError> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<u64>().ok());
+pub(crate) async fn read_body(mut body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
     let mut too_large = declared.is_some_and(|n| n > limit as u64);
     if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
         return Err(BodyError::TooLarge);
@@ -153,9 +138,7 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
-    let log = shared
-        .log_requests
-        .then(|| (req.method().clone(), req.uri().path().to_string()));
+    let log = shared.log_requests.then(|| (req.method().clone(), req.uri().path().to_string()));
     let mut resp = match route(&shared, req).await {
         Ok(resp) => resp,
         Err(drop) => {
@@ -169,18 +152,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(DATE, v);
     }
-    resp.headers_mut()
-        .insert(SERVER, HeaderValue::from_static("EC2ws"));
+    resp.headers_mut().insert(SERVER, HeaderValue::from_static("EC2ws"));
     if let Some((method, path)) = log {
-        let note = resp
-            .extensions()
-            .get::<LogNote>()
-            .map(|n| format!(" {}", n.0))
-            .unwrap_or_default();
-        eprintln!(
-            "freshcreds-sim: {method} {path} {}{note}",
-            resp.status().as_u16()
-        );
+        let note = resp.extensions().get::<LogNote>().map(|n| format!(" {}", n.0)).unwrap_or_default();
+        eprintln!("freshcreds-sim: {method} {path} {}{note}", resp.status().as_u16());
     }
     Ok(resp)
 }
@@ -204,10 +179,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ =
+                hyper::server::conn::http1::Builder::new().timer(TokioTimer::new()).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }

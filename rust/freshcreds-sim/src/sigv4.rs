@@ -39,10 +39,7 @@ pub struct Authorization {
 impl Authorization {
     /// `date/region/service/terminator`.
     pub fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.date, self.region, self.service, self.terminator
-        )
+        format!("{}/{}/{}/{}", self.date, self.region, self.service, self.terminator)
     }
 
     /// The signed header names, in the order sent.
@@ -59,10 +56,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
         None => (value, ""),
     };
     if algorithm != ALGORITHM {
-        return Err(format!(
-            "Unsupported AWS 'algorithm': '{}'.",
-            truncate(algorithm, 40)
-        ));
+        return Err(format!("Unsupported AWS 'algorithm': '{}'.", truncate(algorithm, 40)));
     }
     let mut credential = None;
     let mut signed_headers = None;
@@ -85,10 +79,7 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(format!(
-                "Authorization header has a duplicate '{}' component.",
-                key.trim()
-            ));
+            return Err(format!("Authorization header has a duplicate '{}' component.", key.trim()));
         }
         *slot = Some(val.trim().to_string());
     }
@@ -102,17 +93,12 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, String> {
     if signed_headers.is_none() {
         missing.push("Authorization header requires 'SignedHeaders' parameter.");
     }
-    let (Some(credential), Some(signed_headers), Some(signature)) =
-        (credential, signed_headers, signature)
-    else {
+    let (Some(credential), Some(signed_headers), Some(signature)) = (credential, signed_headers, signature) else {
         return Err(missing.join(" "));
     };
     let parts: Vec<&str> = credential.split('/').collect();
     let [akid, date, region, service, terminator] = parts.as_slice() else {
-        return Err(format!(
-            "Credential should have exactly 5 slash-separated components, found {}.",
-            parts.len()
-        ));
+        return Err(format!("Credential should have exactly 5 slash-separated components, found {}.", parts.len()));
     };
     if akid.is_empty() || date.is_empty() || region.is_empty() || service.is_empty() {
         return Err("Credential has an empty component.".to_string());
@@ -167,10 +153,7 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(input.len());
     for &b in input {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -220,10 +203,7 @@ pub fn parse_pairs(input: &str, plus_as_space: bool) -> Vec<(Vec<u8>, Vec<u8>)> 
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                percent_decode(k, plus_as_space),
-                percent_decode(v, plus_as_space),
-            )
+            (percent_decode(k, plus_as_space), percent_decode(v, plus_as_space))
         })
         .collect()
 }
@@ -239,16 +219,10 @@ pub fn canonical_uri(raw_path: &str) -> String {
 
 /// The canonical query string for a raw query (without `?`).
 pub fn canonical_query(raw_query: &str) -> String {
-    let mut pairs: Vec<(String, String)> = parse_pairs(raw_query, false)
-        .into_iter()
-        .map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false)))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        parse_pairs(raw_query, false).into_iter().map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false))).collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// Trims a header value and collapses inner runs of whitespace to a single space.
@@ -288,10 +262,7 @@ pub fn canonical_request(
 
 /// The string to sign.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
 }
 
 /// Lowercase hex signature of a string to sign.
@@ -317,16 +288,10 @@ mod tests {
     #[test]
     fn aws_documentation_example() {
         let key = signing_key(SECRET, "20150830", "us-east-1", "iam");
-        assert_eq!(
-            hex::encode(key),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
+        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
 
         let headers = vec![
-            (
-                "content-type".to_string(),
-                canonical_header_value("application/x-www-form-urlencoded; charset=utf-8"),
-            ),
+            ("content-type".to_string(), canonical_header_value("application/x-www-form-urlencoded; charset=utf-8")),
             ("host".to_string(), "iam.amazonaws.com".to_string()),
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
@@ -342,46 +307,20 @@ mod tests {
             cr,
             "GET\n/\nAction=ListUsers&Version=2010-05-08\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert_eq!(
-            sha256_hex(cr.as_bytes()),
-            "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
-        );
-        let sts = string_to_sign(
-            "20150830T123600Z",
-            "20150830/us-east-1/iam/aws4_request",
-            &cr,
-        );
-        assert_eq!(
-            signature(&key, &sts),
-            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
-        );
+        assert_eq!(sha256_hex(cr.as_bytes()), "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
+        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/iam/aws4_request", &cr);
+        assert_eq!(signature(&key, &sts), "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
     }
 
     /// `get-vanilla` from the AWS SigV4 test suite.
     #[test]
     fn aws_test_suite_get_vanilla() {
-        let headers = vec![
-            ("host".to_string(), "example.amazonaws.com".to_string()),
-            ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
-        ];
-        let cr = canonical_request(
-            "GET",
-            "/",
-            "",
-            &headers,
-            "host;x-amz-date",
-            &sha256_hex(b""),
-        );
-        let sts = string_to_sign(
-            "20150830T123600Z",
-            "20150830/us-east-1/service/aws4_request",
-            &cr,
-        );
+        let headers =
+            vec![("host".to_string(), "example.amazonaws.com".to_string()), ("x-amz-date".to_string(), "20150830T123600Z".to_string())];
+        let cr = canonical_request("GET", "/", "", &headers, "host;x-amz-date", &sha256_hex(b""));
+        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/service/aws4_request", &cr);
         let key = signing_key(SECRET, "20150830", "us-east-1", "service");
-        assert_eq!(
-            signature(&key, &sts),
-            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
+        assert_eq!(signature(&key, &sts), "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
     }
 
     #[test]
@@ -392,16 +331,11 @@ mod tests {
         .expect("valid header");
         assert_eq!(a.access_key_id, "ASIAEXAMPLE");
         assert_eq!(a.scope(), "20150830/us-east-1/sts/aws4_request");
-        assert_eq!(
-            a.signed_header_names().collect::<Vec<_>>(),
-            ["content-type", "host", "x-amz-date"]
-        );
+        assert_eq!(a.signed_header_names().collect::<Vec<_>>(), ["content-type", "host", "x-amz-date"]);
         assert_eq!(a.signature, "abcdef");
         // v1 SDK style, no spaces after commas
-        assert!(parse_authorization(
-            "AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/sts/aws4_request,SignedHeaders=host,Signature=00"
-        )
-        .is_ok());
+        assert!(parse_authorization("AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/sts/aws4_request,SignedHeaders=host,Signature=00")
+            .is_ok());
     }
 
     #[test]

@@ -55,9 +55,7 @@ fn check_token(name: &str, v: &Option<String>) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{name} must be null or 1..={MAX_TOKEN_LEN} visible ASCII characters or inner spaces"
-        ))
+        Err(format!("{name} must be null or 1..={MAX_TOKEN_LEN} visible ASCII characters or inner spaces"))
     }
 }
 
@@ -117,9 +115,7 @@ pub struct Sources {
 
 impl Default for Sources {
     fn default() -> Self {
-        Sources {
-            cfg: Mutex::new(SourcesConfig::default()),
-        }
+        Sources { cfg: Mutex::new(SourcesConfig::default()) }
     }
 }
 
@@ -162,11 +158,7 @@ impl Sources {
 
     /// Sets (or with `None` drops) the container authorization token.
     pub fn set_container_auth_token(&self, token: Option<String>) -> Result<(), String> {
-        self.patch(&SourcesPatch {
-            container_auth_token: Some(token),
-            ..SourcesPatch::default()
-        })
-        .map(|_| ())
+        self.patch(&SourcesPatch { container_auth_token: Some(token), ..SourcesPatch::default() }).map(|_| ())
     }
 
     /// The web identity token STS requires, if any.
@@ -176,11 +168,7 @@ impl Sources {
 
     /// Sets (or with `None` drops) the required web identity token.
     pub fn set_web_identity_token(&self, token: Option<String>) -> Result<(), String> {
-        self.patch(&SourcesPatch {
-            web_identity_token: Some(token),
-            ..SourcesPatch::default()
-        })
-        .map(|_| ())
+        self.patch(&SourcesPatch { web_identity_token: Some(token), ..SourcesPatch::default() }).map(|_| ())
     }
 
     /// The SSO access token the portal requires, if any.
@@ -190,11 +178,7 @@ impl Sources {
 
     /// Sets (or with `None` drops) the required SSO access token.
     pub fn set_sso_access_token(&self, token: Option<String>) -> Result<(), String> {
-        self.patch(&SourcesPatch {
-            sso_access_token: Some(token),
-            ..SourcesPatch::default()
-        })
-        .map(|_| ())
+        self.patch(&SourcesPatch { sso_access_token: Some(token), ..SourcesPatch::default() }).map(|_| ())
     }
 }
 
@@ -205,24 +189,17 @@ mod tests {
     #[test]
     fn defaults_post_and_patch_semantics() {
         let s = Sources::default();
-        assert_eq!(
-            s.container_auth_token().as_deref(),
-            Some(DEFAULT_CONTAINER_AUTH_TOKEN)
-        );
+        assert_eq!(s.container_auth_token().as_deref(), Some(DEFAULT_CONTAINER_AUTH_TOKEN));
         assert_eq!(s.web_identity_token(), None);
         // POST semantics: missing = default, null = none.
         let cfg: SourcesConfig = serde_json::from_str("{}").expect("json");
         assert_eq!(cfg, SourcesConfig::default());
-        let cfg: SourcesConfig =
-            serde_json::from_str(r#"{"container_auth_token":null,"sso_access_token":"t"}"#)
-                .expect("json");
+        let cfg: SourcesConfig = serde_json::from_str(r#"{"container_auth_token":null,"sso_access_token":"t"}"#).expect("json");
         assert_eq!(cfg.container_auth_token, None);
         assert_eq!(cfg.sso_access_token.as_deref(), Some("t"));
         assert!(serde_json::from_str::<SourcesConfig>(r#"{"typo":1}"#).is_err());
         // PATCH semantics: missing = unchanged, null = none.
-        let p: SourcesPatch =
-            serde_json::from_str(r#"{"container_auth_token":null,"web_identity_token":"jwt"}"#)
-                .expect("json");
+        let p: SourcesPatch = serde_json::from_str(r#"{"container_auth_token":null,"web_identity_token":"jwt"}"#).expect("json");
         let now = s.patch(&p).expect("valid");
         assert_eq!(now.container_auth_token, None);
         assert_eq!(now.web_identity_token.as_deref(), Some("jwt"));
@@ -238,9 +215,7 @@ mod tests {
             let p: SourcesPatch = serde_json::from_str(bad).expect("json");
             assert!(s.patch(&p).is_err(), "{bad}");
         }
-        assert!(s
-            .set_container_auth_token(Some("x".repeat(MAX_TOKEN_LEN + 1)))
-            .is_err());
+        assert!(s.set_container_auth_token(Some("x".repeat(MAX_TOKEN_LEN + 1))).is_err());
         assert_eq!(s.get(), before);
         s.reset();
         assert_eq!(s.get(), SourcesConfig::default());

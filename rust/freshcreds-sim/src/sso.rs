@@ -58,41 +58,23 @@ struct ErrorBody<'a> {
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> Resp {
-    let mut resp = json(
-        status,
-        &ErrorBody {
-            message,
-            kind: code,
-        },
-    );
-    resp.headers_mut()
-        .insert("x-amzn-errortype", HeaderValue::from_static(code));
+    let mut resp = json(status, &ErrorBody { message, kind: code });
+    resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(code));
     resp
 }
 
 /// An IAM role name: 1..=64 of `A-Za-z0-9+=,.@_-`.
 pub fn valid_role_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 pub(crate) fn handle(shared: &Shared, req: &Request<Incoming>) -> Resp {
     if req.uri().path() != CREDENTIALS_PATH {
-        return error(
-            StatusCode::NOT_FOUND,
-            "NotFoundException",
-            "No such operation.",
-        );
+        return error(StatusCode::NOT_FOUND, "NotFoundException", "No such operation.");
     }
     if req.method() != Method::GET {
-        let mut resp = error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "Only GET is supported.",
-        );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET"));
+        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET is supported.");
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET"));
         return resp;
     }
     let token = req.headers().get(TOKEN_HEADER).map(HeaderValue::as_bytes);
@@ -103,39 +85,19 @@ pub(crate) fn handle(shared: &Shared, req: &Request<Incoming>) -> Resp {
     };
     if !authorized {
         shared.count(|s| s.sso_unauthorized += 1);
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "UnauthorizedException",
-            "Session token not found or invalid",
-        );
+        return error(StatusCode::UNAUTHORIZED, "UnauthorizedException", "Session token not found or invalid");
     }
     let params = parse_pairs(req.uri().query().unwrap_or(""), false);
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.as_slice() == name.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    };
+    let param =
+        |name: &str| params.iter().find(|(k, _)| k.as_slice() == name.as_bytes()).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
     let (Some(role_name), Some(account_id)) = (param("role_name"), param("account_id")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestException",
-            "role_name and account_id are required.",
-        );
+        return error(StatusCode::BAD_REQUEST, "InvalidRequestException", "role_name and account_id are required.");
     };
     if !valid_role_name(&role_name) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestException",
-            "role_name is not a valid role name.",
-        );
+        return error(StatusCode::BAD_REQUEST, "InvalidRequestException", "role_name is not a valid role name.");
     }
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestException",
-            "account_id must be 12 digits.",
-        );
+        return error(StatusCode::BAD_REQUEST, "InvalidRequestException", "account_id must be 12 digits.");
     }
     let hash = &sha256_hex(format!("{account_id}/{role_name}").as_bytes())[..16];
     let role = format!("AWSReservedSSO_{role_name}_{hash}");

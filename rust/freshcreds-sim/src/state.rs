@@ -141,12 +141,7 @@ pub(crate) struct CredentialStore {
 
 impl CredentialStore {
     fn new(first: IssuedCredentials) -> CredentialStore {
-        let mut store = CredentialStore {
-            current: first.clone(),
-            by_key: HashMap::new(),
-            order: VecDeque::new(),
-            revoked: HashSet::new(),
-        };
+        let mut store = CredentialStore { current: first.clone(), by_key: HashMap::new(), order: VecDeque::new(), revoked: HashSet::new() };
         store.remember(first);
         store
     }
@@ -163,12 +158,7 @@ impl CredentialStore {
     }
 
     /// Issues the next generation under `access_key_id` (which the caller made sure is unused).
-    fn rotate(
-        &mut self,
-        access_key_id: String,
-        now: SystemTime,
-        lifetime: Duration,
-    ) -> IssuedCredentials {
+    fn rotate(&mut self, access_key_id: String, now: SystemTime, lifetime: Duration) -> IssuedCredentials {
         let next = new_credentials(self.current.generation + 1, access_key_id, now, lifetime);
         self.current = next.clone();
         self.remember(next.clone());
@@ -184,11 +174,7 @@ impl CredentialStore {
         lifetime: Duration,
         rotate_before: Duration,
     ) -> (IssuedCredentials, bool) {
-        let rotate_at = self
-            .current
-            .expiration
-            .checked_sub(rotate_before)
-            .unwrap_or(self.current.last_updated);
+        let rotate_at = self.current.expiration.checked_sub(rotate_before).unwrap_or(self.current.last_updated);
         if now >= rotate_at {
             (self.rotate(fresh_key(), now, lifetime), true)
         } else {
@@ -197,12 +183,7 @@ impl CredentialStore {
     }
 
     /// Revokes the current generation and issues the next.
-    fn revoke_current(
-        &mut self,
-        access_key_id: String,
-        now: SystemTime,
-        lifetime: Duration,
-    ) -> IssuedCredentials {
+    fn revoke_current(&mut self, access_key_id: String, now: SystemTime, lifetime: Duration) -> IssuedCredentials {
         let old = self.current.access_key_id.clone();
         self.revoked.insert(old);
         self.rotate(access_key_id, now, lifetime)
@@ -237,10 +218,7 @@ impl RoleSession {
 
     /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub fn arn(&self) -> String {
-        format!(
-            "arn:{}:sts::{}:assumed-role/{}/{}",
-            self.partition, self.account, self.role_name, self.session_name
-        )
+        format!("arn:{}:sts::{}:assumed-role/{}/{}", self.partition, self.account, self.role_name, self.session_name)
     }
 
     /// `AROA…:SESSION`, the `AssumedRoleId` / GetCallerIdentity `UserId`.
@@ -302,20 +280,8 @@ impl KeyStore {
         }
         let container = CredentialStore::new(new_credentials(1, container_key, now, lifetime));
         let mut statics = BTreeMap::new();
-        statics.insert(
-            STATIC_ACCESS_KEY_ID.to_string(),
-            STATIC_SECRET_ACCESS_KEY.to_string(),
-        );
-        KeyStore {
-            imds,
-            container,
-            sessions: SessionStore {
-                by_key: HashMap::new(),
-                order: VecDeque::new(),
-                issued: 0,
-            },
-            statics,
-        }
+        statics.insert(STATIC_ACCESS_KEY_ID.to_string(), STATIC_SECRET_ACCESS_KEY.to_string());
+        KeyStore { imds, container, sessions: SessionStore { by_key: HashMap::new(), order: VecDeque::new(), issued: 0 }, statics }
     }
 
     fn contains(&self, access_key_id: &str) -> bool {
@@ -407,10 +373,7 @@ impl Shared {
     pub fn stats(&self) -> Stats {
         let (generation, container_generation) = {
             let keys = lock(&self.keys);
-            (
-                keys.imds.current.generation,
-                keys.container.current.generation,
-            )
+            (keys.imds.current.generation, keys.container.current.generation)
         };
         let mut s = lock(&self.stats).clone();
         s.generation = generation;
@@ -429,8 +392,7 @@ impl Shared {
         let (creds, rotated) = {
             let mut keys = lock(&self.keys);
             let fresh = keys.fresh_key_id();
-            keys.imds
-                .for_serving(|| fresh, now, self.lifetime, self.rotate_before)
+            keys.imds.for_serving(|| fresh, now, self.lifetime, self.rotate_before)
         };
         if rotated {
             self.count(|s| s.rotations += 1);
@@ -470,8 +432,7 @@ impl Shared {
         let (creds, rotated) = {
             let mut keys = lock(&self.keys);
             let fresh = keys.fresh_key_id();
-            keys.container
-                .for_serving(|| fresh, now, self.lifetime, self.rotate_before)
+            keys.container.for_serving(|| fresh, now, self.lifetime, self.rotate_before)
         };
         if rotated {
             self.count(|s| s.container_rotations += 1);
@@ -518,9 +479,7 @@ impl Shared {
         store.issued += 1;
         let creds = new_credentials(store.issued, fresh, now, duration);
         store.order.push_back(creds.access_key_id.clone());
-        store
-            .by_key
-            .insert(creds.access_key_id.clone(), (creds.clone(), session));
+        store.by_key.insert(creds.access_key_id.clone(), (creds.clone(), session));
         while store.order.len() > MAX_SESSIONS {
             if let Some(old) = store.order.pop_front() {
                 store.by_key.remove(&old);
@@ -538,15 +497,12 @@ impl Shared {
             || keys.container.by_key.contains_key(access_key_id)
             || keys.sessions.by_key.contains_key(access_key_id)
         {
-            return Err(format!(
-                "access_key_id {access_key_id} is already used by credentials the simulator issued"
-            ));
+            return Err(format!("access_key_id {access_key_id} is already used by credentials the simulator issued"));
         }
         if !keys.statics.contains_key(access_key_id) && keys.statics.len() >= MAX_STATIC_KEYS {
             return Err(format!("at most {MAX_STATIC_KEYS} static key pairs"));
         }
-        keys.statics
-            .insert(access_key_id.to_string(), secret.to_string());
+        keys.statics.insert(access_key_id.to_string(), secret.to_string());
         Ok(())
     }
 
@@ -575,27 +531,15 @@ impl Shared {
     pub fn lookup_key(&self, access_key_id: &str) -> Option<KnownKey> {
         let keys = lock(&self.keys);
         if let Some(c) = keys.imds.by_key.get(access_key_id) {
-            let mut k = KnownKey::issued(
-                c,
-                keys.imds.revoked.contains(access_key_id),
-                Principal::InstanceRole,
-            );
+            let mut k = KnownKey::issued(c, keys.imds.revoked.contains(access_key_id), Principal::InstanceRole);
             k.imds_current = keys.imds.current.access_key_id == access_key_id;
             return Some(k);
         }
         if let Some(c) = keys.container.by_key.get(access_key_id) {
-            return Some(KnownKey::issued(
-                c,
-                keys.container.revoked.contains(access_key_id),
-                Principal::RoleSession(container_session()),
-            ));
+            return Some(KnownKey::issued(c, keys.container.revoked.contains(access_key_id), Principal::RoleSession(container_session())));
         }
         if let Some((c, session)) = keys.sessions.by_key.get(access_key_id) {
-            return Some(KnownKey::issued(
-                c,
-                false,
-                Principal::RoleSession(session.clone()),
-            ));
+            return Some(KnownKey::issued(c, false, Principal::RoleSession(session.clone())));
         }
         keys.statics.get(access_key_id).map(|secret| KnownKey {
             secret_access_key: secret.clone(),
@@ -615,10 +559,7 @@ impl Shared {
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, exp| *exp > now);
         while tokens.len() >= MAX_TOKENS {
-            let oldest = tokens
-                .iter()
-                .min_by_key(|(_, exp)| **exp)
-                .map(|(k, _)| k.clone());
+            let oldest = tokens.iter().min_by_key(|(_, exp)| **exp).map(|(k, _)| k.clone());
             match oldest {
                 Some(k) => tokens.remove(&k),
                 None => break,
@@ -638,11 +579,7 @@ impl Shared {
 /// `t` shifted by `ms` milliseconds (either sign), saturating to `t` on overflow.
 pub fn shift(t: SystemTime, ms: i64) -> SystemTime {
     let d = Duration::from_millis(ms.unsigned_abs());
-    let shifted = if ms >= 0 {
-        t.checked_add(d)
-    } else {
-        t.checked_sub(d)
-    };
+    let shifted = if ms >= 0 { t.checked_add(d) } else { t.checked_sub(d) };
     shifted.unwrap_or(t)
 }
 
@@ -651,9 +588,7 @@ const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn random_string(len: usize, alphabet: &[u8]) -> String {
-    (0..len)
-        .map(|_| alphabet[fastrand::usize(..alphabet.len())] as char)
-        .collect()
+    (0..len).map(|_| alphabet[fastrand::usize(..alphabet.len())] as char).collect()
 }
 
 /// `ASIA` + 16 uppercase alphanumerics (not checked for uniqueness).
@@ -661,12 +596,7 @@ fn random_key_id() -> String {
     format!("ASIA{}", random_string(16, UPPER_ALNUM))
 }
 
-fn new_credentials(
-    generation: u64,
-    access_key_id: String,
-    now: SystemTime,
-    lifetime: Duration,
-) -> IssuedCredentials {
+fn new_credentials(generation: u64, access_key_id: String, now: SystemTime, lifetime: Duration) -> IssuedCredentials {
     // Real session tokens are long base64 blobs starting with "IQoJb3JpZ2lu" ("!\n\torigin").
     let session_token = format!("IQoJb3JpZ2luX2VjE{}", random_string(283, BASE64));
     IssuedCredentials {
@@ -682,15 +612,11 @@ fn new_credentials(
 /// Checks a static key pair's shape: the id 16..=128 ASCII letters and digits, the secret
 /// 1..=128 visible ASCII characters.
 pub fn validate_static_key(access_key_id: &str, secret: &str) -> Result<(), String> {
-    if !(16..=128).contains(&access_key_id.len())
-        || !access_key_id.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if !(16..=128).contains(&access_key_id.len()) || !access_key_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err("access_key_id must be 16..=128 ASCII letters and digits".to_string());
     }
     if !(1..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(
-            "secret_access_key must be 1..=128 visible ASCII characters (no spaces)".to_string(),
-        );
+        return Err("secret_access_key must be 1..=128 visible ASCII characters (no spaces)".to_string());
     }
     Ok(())
 }
@@ -698,14 +624,7 @@ pub fn validate_static_key(access_key_id: &str, secret: &str) -> Result<(), Stri
 /// A uuid-shaped random request id (`8-4-4-4-12` lowercase hex).
 pub fn request_id() -> String {
     let h = format!("{:032x}", fastrand::u128(..));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 #[cfg(test)]
@@ -718,10 +637,7 @@ mod tests {
         let c = new_credentials(7, random_key_id(), now, Duration::from_secs(3600));
         assert_eq!(c.generation, 7);
         assert!(c.access_key_id.starts_with("ASIA") && c.access_key_id.len() == 20);
-        assert!(c
-            .access_key_id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(c.access_key_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         assert_eq!(c.secret_access_key.len(), 40);
         assert_eq!(c.session_token.len(), 300);
         assert_eq!(c.expiration, now + Duration::from_secs(3600));
@@ -732,12 +648,7 @@ mod tests {
     #[test]
     fn store_remembers_old_generations_up_to_the_cap() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut store = CredentialStore::new(new_credentials(
-            1,
-            random_key_id(),
-            now,
-            Duration::from_secs(60),
-        ));
+        let mut store = CredentialStore::new(new_credentials(1, random_key_id(), now, Duration::from_secs(60)));
         let first = store.current.access_key_id.clone();
         for _ in 0..MAX_GENERATIONS {
             store.rotate(random_key_id(), now, Duration::from_secs(60));
@@ -751,10 +662,7 @@ mod tests {
     fn key_ids_are_unique_across_sources_and_static_keys_validate() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let keys = KeyStore::new(now, Duration::from_secs(60));
-        assert_ne!(
-            keys.imds.current.access_key_id,
-            keys.container.current.access_key_id
-        );
+        assert_ne!(keys.imds.current.access_key_id, keys.container.current.access_key_id);
         assert!(keys.contains(&keys.imds.current.access_key_id));
         assert!(keys.contains(&keys.container.current.access_key_id));
         assert!(keys.contains(STATIC_ACCESS_KEY_ID));

@@ -75,16 +75,8 @@ pub struct StsError {
 }
 
 impl StsError {
-    pub(crate) fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> StsError {
-        StsError {
-            status,
-            code,
-            message: message.into(),
-        }
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
+        StsError { status, code, message: message.into() }
     }
     fn incomplete(message: impl Into<String>) -> StsError {
         StsError::new(StatusCode::FORBIDDEN, "IncompleteSignature", message)
@@ -114,12 +106,7 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-pub(crate) fn xml_response(
-    status: StatusCode,
-    request_id: &str,
-    body: String,
-    note: &'static str,
-) -> Resp {
+pub(crate) fn xml_response(status: StatusCode, request_id: &str, body: String, note: &'static str) -> Resp {
     let mut resp = response(status, "text/xml", body);
     if let Ok(v) = HeaderValue::from_str(request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
@@ -147,19 +134,12 @@ fn ok_response(shared: &Shared, request_id: &str, principal: &Principal) -> Resp
     shared.count(|s| s.sts_ok += 1);
     let (arn, user_id, account) = match principal {
         Principal::InstanceRole => (
-            format!(
-                "arn:aws:sts::{ACCOUNT}:assumed-role/{}/{INSTANCE_ID}",
-                shared.role_name
-            ),
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{INSTANCE_ID}", shared.role_name),
             format!("AROASIMULATOR:{INSTANCE_ID}"),
             ACCOUNT.to_string(),
         ),
         Principal::RoleSession(s) => (s.arn(), s.assumed_role_id(), s.account.clone()),
-        Principal::StaticUser => (
-            STATIC_USER_ARN.to_string(),
-            STATIC_USER_ID.to_string(),
-            ACCOUNT.to_string(),
-        ),
+        Principal::StaticUser => (STATIC_USER_ARN.to_string(), STATIC_USER_ID.to_string(), ACCOUNT.to_string()),
     };
     let body = format!(
         "<GetCallerIdentityResponse xmlns=\"{NAMESPACE}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
@@ -180,11 +160,7 @@ impl Params {
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.trim()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
         if is_form {
             params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
         }
@@ -193,10 +169,7 @@ impl Params {
 
     /// The first value of `name` (lossy UTF-8).
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.as_slice() == name.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        self.0.iter().find(|(k, _)| k.as_slice() == name.as_bytes()).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
 }
 
@@ -205,37 +178,23 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     let rid = request_id();
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST && parts.method != Method::GET {
-        let err = StsError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "Only GET and POST are supported.",
-        );
+        let err = StsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and POST are supported.");
         return error_response(shared, &rid, err);
     }
     let body = match read_body(body, &parts.headers, MAX_BODY).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             let msg = format!("Request body must not exceed {MAX_BODY} bytes.");
-            return error_response(
-                shared,
-                &rid,
-                StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg),
-            );
+            return error_response(shared, &rid, StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg));
         }
         Err(BodyError::Failed) => {
-            let err = StsError::new(
-                StatusCode::BAD_REQUEST,
-                "MalformedInput",
-                "The request body could not be read.",
-            );
+            let err = StsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "The request body could not be read.");
             return error_response(shared, &rid, err);
         }
     };
     let params = Params::from_request(&parts, &body);
     let action = params.get("Action");
-    let version = params
-        .get("Version")
-        .unwrap_or_else(|| API_VERSION.to_string());
+    let version = params.get("Version").unwrap_or_else(|| API_VERSION.to_string());
     if action.as_deref() == Some("AssumeRoleWithWebIdentity") && version == API_VERSION {
         return assume::assume_role_with_web_identity(shared, &rid, &params);
     }
@@ -244,29 +203,13 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
         Err(err) => return error_response(shared, &rid, err),
     };
     match action.as_deref() {
-        None => error_response(
-            shared,
-            &rid,
-            StsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidAction",
-                "Missing required parameter: Action",
-            ),
-        ),
-        Some("GetCallerIdentity") if version == API_VERSION => {
-            ok_response(shared, &rid, &key.principal)
-        }
-        Some("AssumeRole") if version == API_VERSION => {
-            assume::assume_role(shared, &rid, &params, &key.principal)
-        }
+        None => error_response(shared, &rid, StsError::new(StatusCode::BAD_REQUEST, "InvalidAction", "Missing required parameter: Action")),
+        Some("GetCallerIdentity") if version == API_VERSION => ok_response(shared, &rid, &key.principal),
+        Some("AssumeRole") if version == API_VERSION => assume::assume_role(shared, &rid, &params, &key.principal),
         Some(other) => error_response(
             shared,
             &rid,
-            StsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidAction",
-                format!("Could not find operation {other} for version {version}"),
-            ),
+            StsError::new(StatusCode::BAD_REQUEST, "InvalidAction", format!("Could not find operation {other} for version {version}")),
         ),
     }
 }
@@ -280,33 +223,18 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
     // 1. Authorization present and well formed.
     let mut auths = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(auth_value) = auths.next() else {
-        return Err(StsError::new(
-            StatusCode::FORBIDDEN,
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        ));
+        return Err(StsError::new(StatusCode::FORBIDDEN, "MissingAuthenticationToken", "Request is missing Authentication Token"));
     };
     if auths.next().is_some() {
-        return Err(StsError::incomplete(
-            "Authorization header appears more than once.",
-        ));
+        return Err(StsError::incomplete("Authorization header appears more than once."));
     }
-    let auth_value = auth_value
-        .to_str()
-        .map_err(|_| StsError::incomplete("Authorization header contains invalid characters."))?;
+    let auth_value = auth_value.to_str().map_err(|_| StsError::incomplete("Authorization header contains invalid characters."))?;
     let auth = sigv4::parse_authorization(auth_value).map_err(StsError::incomplete)?;
-    if !auth
-        .signed_header_names()
-        .any(|h| h.eq_ignore_ascii_case("host"))
-    {
-        return Err(StsError::incomplete(
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-        ));
+    if !auth.signed_header_names().any(|h| h.eq_ignore_ascii_case("host")) {
+        return Err(StsError::incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
     }
     let Some(amz_date_str) = header_str(&parts.headers, "x-amz-date") else {
-        return Err(StsError::incomplete(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-        ));
+        return Err(StsError::incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."));
     };
     let Some(signed_at) = parse_amz_date(amz_date_str) else {
         return Err(StsError::incomplete(format!(
@@ -318,9 +246,7 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
     check_skew(amz_date_str, signed_at, shared.aws_now())?;
 
     // 3. Known access key id.
-    let known = shared
-        .lookup_key(&auth.access_key_id)
-        .ok_or_else(StsError::invalid_token)?;
+    let known = shared.lookup_key(&auth.access_key_id).ok_or_else(StsError::invalid_token)?;
 
     // 4. Scope and signature.
     let date_part = amz_date_str.get(0..8).unwrap_or("");
@@ -331,9 +257,7 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
         )));
     }
     if auth.service != "sts" {
-        return Err(StsError::mismatch(
-            "Credential should be scoped to correct service: 'sts'. ",
-        ));
+        return Err(StsError::mismatch("Credential should be scoped to correct service: 'sts'. "));
     }
     if auth.terminator != "aws4_request" {
         return Err(StsError::mismatch(format!(
@@ -344,11 +268,7 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
     let body_hash = sigv4::sha256_hex(body);
     let payload_hash = match header_str(&parts.headers, "x-amz-content-sha256") {
         Some(h) if h.eq_ignore_ascii_case(&body_hash) => h.to_string(),
-        Some(_) => {
-            return Err(StsError::mismatch(
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ))
-        }
+        Some(_) => return Err(StsError::mismatch("The provided 'x-amz-content-sha256' header does not match what was computed.")),
         None => body_hash,
     };
     let headers: Vec<(String, String)> = auth
@@ -372,25 +292,14 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
         &auth.signed_headers,
         &payload_hash,
     );
-    let key = sigv4::signing_key(
-        &known.secret_access_key,
-        &auth.date,
-        &auth.region,
-        &auth.service,
-    );
-    let expected = sigv4::signature(
-        &key,
-        &sigv4::string_to_sign(amz_date_str, &auth.scope(), &canonical),
-    );
+    let key = sigv4::signing_key(&known.secret_access_key, &auth.date, &auth.region, &auth.service);
+    let expected = sigv4::signature(&key, &sigv4::string_to_sign(amz_date_str, &auth.scope(), &canonical));
     if !sigv4::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(StsError::mismatch(SIGNATURE_MISMATCH));
     }
 
     // 5. The session token issued with that key (none for a static key pair).
-    let sent_token = parts
-        .headers
-        .get("x-amz-security-token")
-        .map(HeaderValue::as_bytes);
+    let sent_token = parts.headers.get("x-amz-security-token").map(HeaderValue::as_bytes);
     let token_ok = match (&known.session_token, sent_token) {
         (Some(expected), Some(sent)) => sigv4::constant_time_eq(sent, expected.as_bytes()),
         (None, None) => true,
@@ -401,13 +310,7 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
     }
 
     // 6. Not revoked, not expired (sim time + skew).
-    let expired = || {
-        StsError::new(
-            StatusCode::FORBIDDEN,
-            "ExpiredToken",
-            "The security token included in the request is expired",
-        )
-    };
+    let expired = || StsError::new(StatusCode::FORBIDDEN, "ExpiredToken", "The security token included in the request is expired");
     if known.revoked {
         shared.count(|s| s.sts_revoked_rejections += 1);
         return Err(expired());
@@ -422,11 +325,7 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
 }
 
 /// Check 2: `signed_at` within [`MAX_SKEW`] of `now` (AWS time).
-pub fn check_skew(
-    amz_date_str: &str,
-    signed_at: SystemTime,
-    now: SystemTime,
-) -> Result<(), StsError> {
+pub fn check_skew(amz_date_str: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), StsError> {
     let earliest = now.checked_sub(MAX_SKEW).unwrap_or(now);
     let latest = now.checked_add(MAX_SKEW).unwrap_or(now);
     if signed_at < earliest {
@@ -459,21 +358,9 @@ mod tests {
         assert_eq!(err.message, "Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z (20150830T124600Z - 5 min.)");
         let future = parse_amz_date("20150830T130000Z").expect("date");
         let err = check_skew("20150830T130000Z", future, now).expect_err("too new");
-        assert!(err
-            .message
-            .contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
-        assert!(check_skew(
-            "20150830T125100Z",
-            parse_amz_date("20150830T125100Z").expect("date"),
-            now
-        )
-        .is_ok());
-        assert!(check_skew(
-            "20150830T124100Z",
-            parse_amz_date("20150830T124100Z").expect("date"),
-            now
-        )
-        .is_ok());
+        assert!(err.message.contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
+        assert!(check_skew("20150830T125100Z", parse_amz_date("20150830T125100Z").expect("date"), now).is_ok());
+        assert!(check_skew("20150830T124100Z", parse_amz_date("20150830T124100Z").expect("date"), now).is_ok());
     }
 
     #[test]

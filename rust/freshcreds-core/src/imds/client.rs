@@ -146,7 +146,10 @@ impl ImdsClientBuilder {
             },
         };
         if attempt_timeout.is_zero() {
-            return Err(CredentialsError::invalid_config("the IMDS attempt timeout is zero", "Use a timeout of at least 1 ms (1 s is the SDK default)."));
+            return Err(CredentialsError::invalid_config(
+                "the IMDS attempt timeout is zero",
+                "Use a timeout of at least 1 ms (1 s is the SDK default).",
+            ));
         }
         let max_attempts = match self.max_attempts {
             Some(a) => a,
@@ -210,12 +213,12 @@ fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
 }
 
 fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{text}' is not a number of seconds"), format!("Set {name} to seconds, e.g. 1 or 2.5.")))
+    text.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0).map(Duration::from_secs_f64).ok_or_else(|| {
+        CredentialsError::invalid_config(
+            format!("{name}='{text}' is not a number of seconds"),
+            format!("Set {name} to seconds, e.g. 1 or 2.5."),
+        )
+    })
 }
 
 enum AttemptError {
@@ -363,7 +366,8 @@ impl ImdsClient {
         let request = request.body(Empty::<Bytes>::new()).map_err(|e| AttemptError::Transient(format!("bad request for {path}: {e}")))?;
         self.count(|s| if is_token_request { s.token_requests += 1 } else { s.metadata_requests += 1 });
         let sent = self.skew.as_ref().map(|s| s.host_now());
-        let response = self.http.request(request).await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
+        let response =
+            self.http.request(request).await.map_err(|e| AttemptError::Transient(describe_send_error(&e, self.attempt_timeout)))?;
         if let (Some(skew), Some(sent)) = (&self.skew, sent) {
             let date = response.headers().get(http::header::DATE).and_then(|v| v.to_str().ok());
             skew.record_header(date, sent, skew.host_now());
@@ -375,7 +379,8 @@ impl ImdsClient {
         if status != StatusCode::OK {
             return Err(AttemptError::Status(status.as_u16()));
         }
-        let declared_length = response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let declared_length =
+            response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         if declared_length.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
             return Err(AttemptError::TooLarge);
         }
@@ -423,7 +428,9 @@ fn is_retryable(status: u16) -> bool {
 fn describe_send_error(e: &hyper_util::client::legacy::Error, timeout: Duration) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) || s.to_string().contains("timed out") {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || s.to_string().contains("timed out")
+        {
             return format!("timed out after {}", human_duration(timeout));
         }
         source = s.source();

@@ -79,9 +79,12 @@ impl ImdsCredentialsProvider {
             }
             other => other?,
         };
-        let role = listing.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string).ok_or_else(|| {
-            CredentialsError::NoRoleAttached { endpoint: self.client.endpoint().to_string() }
-        })?;
+        let role = listing
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| CredentialsError::NoRoleAttached { endpoint: self.client.endpoint().to_string() })?;
         *self.discovered_role.lock().unwrap_or_else(|p| p.into_inner()) = Some(role.clone());
         Ok(role)
     }
@@ -97,10 +100,8 @@ impl ImdsCredentialsProvider {
             }
             other => other?,
         };
-        let credentials = parse_credentials(&body).map_err(|problem| CredentialsError::InvalidResponse {
-            endpoint: self.client.endpoint().to_string(),
-            problem,
-        })?;
+        let credentials = parse_credentials(&body)
+            .map_err(|problem| CredentialsError::InvalidResponse { endpoint: self.client.endpoint().to_string(), problem })?;
         Ok(extend_if_expired(credentials, self.client.clock().now()))
     }
 }

@@ -15,8 +15,8 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::{StaticConfiguration, WebIdentityTokenCredentialsProvider};
 use aws_config::Region;
 use aws_credential_types::provider::error::CredentialsError as AwsCredentialsError;
-use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_credential_types::provider::{ProvideCredentials as AwsProvideCredentials, SharedCredentialsProvider};
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -37,8 +37,9 @@ pub struct AwsConfigSource {
 /// The HTTPS client every aws-config source uses: rustls on ring, over the same hyper as the IMDS
 /// client. aws-config's own default would link a second crypto library (aws-lc-rs), and that one
 /// needs a C toolchain per target to cross-build; ring builds for every platform freshcreds ships.
-static HTTPS_CLIENT: Lazy<SharedHttpClient> =
-    Lazy::new(|| aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https());
+static HTTPS_CLIENT: Lazy<SharedHttpClient> = Lazy::new(|| {
+    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https()
+});
 
 fn provider_config(env: &Env) -> ProviderConfig {
     let region = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_string());
@@ -101,7 +102,9 @@ impl AwsConfigSource {
 
     async fn load(&self) -> Result<Credentials, CredentialsError> {
         match self.inner.provide_credentials().await {
-            Ok(c) => Ok(Credentials::new(c.access_key_id(), c.secret_access_key(), c.session_token().map(str::to_string), c.expiry(), self.name)),
+            Ok(c) => {
+                Ok(Credentials::new(c.access_key_id(), c.secret_access_key(), c.session_token().map(str::to_string), c.expiry(), self.name))
+            }
             Err(e) => Err(map_error(self.name, e)),
         }
     }

@@ -32,7 +32,8 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
-    pub const ORDER: [SourceKind; 6] = [Self::Environment, Self::SystemProperties, Self::WebIdentity, Self::Profile, Self::Container, Self::Imds];
+    pub const ORDER: [SourceKind; 6] =
+        [Self::Environment, Self::SystemProperties, Self::WebIdentity, Self::Profile, Self::Container, Self::Imds];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -72,7 +73,11 @@ pub struct Resolution {
 
 impl std::fmt::Debug for Resolution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resolution").field("winner", &self.winner).field("shadowed", &self.shadowed).field("skipped", &self.skipped).finish()
+        f.debug_struct("Resolution")
+            .field("winner", &self.winner)
+            .field("shadowed", &self.shadowed)
+            .field("skipped", &self.skipped)
+            .finish()
     }
 }
 
@@ -92,7 +97,13 @@ fn found<P: ProvideCredentials>(candidate: Option<Result<P, CredentialsError>>) 
 
 /// Resolves the chain. `order` is the SDKs' order unless the builder pinned sources;
 /// `imds_enabled` is false when IMDS is disabled.
-pub fn resolve(env: &Env, system_properties: &SystemProperties, order: &[SourceKind], imds_enabled: bool, timeout: Duration) -> Result<Resolution, CredentialsError> {
+pub fn resolve(
+    env: &Env,
+    system_properties: &SystemProperties,
+    order: &[SourceKind],
+    imds_enabled: bool,
+    timeout: Duration,
+) -> Result<Resolution, CredentialsError> {
     let mut winner: Option<(SourceKind, Option<Arc<dyn ProvideCredentials>>)> = None;
     let mut shadowed = Vec::new();
     let mut skipped = Vec::new();
@@ -177,7 +188,8 @@ mod tests {
         let empty = temp_files("empty", "");
         let token = with_keys.join("web-identity-token");
         std::fs::write(&token, "token").expect("token");
-        let sysprops = super::SystemProperties { access_key_id: Some("AKIAPROP".into()), secret_access_key: Some("s".into()), session_token: None };
+        let sysprops =
+            super::SystemProperties { access_key_id: Some("AKIAPROP".into()), secret_access_key: Some("s".into()), session_token: None };
         let none = super::SystemProperties::default();
         for mask in 0u32..64 {
             let present = |k: SourceKind| mask & (1 << SourceKind::ORDER.iter().position(|o| *o == k).unwrap_or(0)) != 0;
@@ -214,7 +226,11 @@ mod tests {
 
     #[test]
     fn broken_sources_are_skipped_with_the_reason_and_nothing_configured_is_an_error() {
-        let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKIAONLY"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c"), ("AWS_CONFIG_FILE", "/nonexistent/f")]);
+        let env = Env::from_pairs([
+            ("AWS_ACCESS_KEY_ID", "AKIAONLY"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c"),
+            ("AWS_CONFIG_FILE", "/nonexistent/f"),
+        ]);
         let r = resolve(&env, &SystemProperties::default(), &SourceKind::ORDER, true, Duration::from_secs(1)).expect("falls to IMDS");
         assert_eq!(r.winner, SourceKind::Imds);
         assert!(r.skipped[0].1.to_string().contains("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"));

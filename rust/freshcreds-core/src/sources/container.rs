@@ -42,7 +42,9 @@ fn validate(text: &str, from: &str) -> Result<(), CredentialsError> {
         CredentialsError::invalid_config(format!("{from}='{text}' is not a URL: {e}"), "Set it to the container credentials endpoint.")
     })?;
     let allowed_http_host = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback() || ip.octets() == [169, 254, 170, 2] || ip.octets() == [169, 254, 170, 23],
+        Some(url::Host::Ipv4(ip)) => {
+            IpAddr::V4(ip).is_loopback() || ip.octets() == [169, 254, 170, 2] || ip.octets() == [169, 254, 170, 23]
+        }
         Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23],
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
@@ -62,7 +64,8 @@ mod tests {
     use super::*;
 
     fn build(uri: &str) -> Result<AwsConfigSource, CredentialsError> {
-        ContainerProvider::from_env(&Env::from_pairs([("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)]), Duration::from_secs(1)).expect("configured")
+        ContainerProvider::from_env(&Env::from_pairs([("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)]), Duration::from_secs(1))
+            .expect("configured")
     }
 
     #[test]

@@ -96,7 +96,11 @@ impl ProfileFiles {
 /// The `key = value` pairs of one profile's section in one file.
 fn parse_section(text: &str, path: &Path, profile: &str, is_config: bool) -> Result<Vec<(String, String)>, CredentialsError> {
     let wanted: Vec<String> = if is_config {
-        if profile == "default" { vec!["default".into(), "profile default".into()] } else { vec![format!("profile {profile}")] }
+        if profile == "default" {
+            vec!["default".into(), "profile default".into()]
+        } else {
+            vec![format!("profile {profile}")]
+        }
     } else {
         vec![profile.to_string()]
     };

@@ -34,7 +34,11 @@ impl StaticKeysProvider {
 
     /// From the Java system properties `aws.accessKeyId`, `aws.secretKey` (or
     /// `aws.secretAccessKey`) and `aws.sessionToken`, as the Java side read them.
-    pub fn from_system_properties(access_key_id: Option<String>, secret: Option<String>, token: Option<String>) -> Option<Result<Self, CredentialsError>> {
+    pub fn from_system_properties(
+        access_key_id: Option<String>,
+        secret: Option<String>,
+        token: Option<String>,
+    ) -> Option<Result<Self, CredentialsError>> {
         keys("systemProperties", access_key_id, secret, token, ("aws.accessKeyId", "aws.secretKey"))
     }
 }

@@ -7,11 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().expect("client")
 }
 
 pub struct Reply {
@@ -38,11 +34,7 @@ impl Reply {
 
 /// Undoes the simulator's XML escaping.
 pub fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 pub fn between(s: &str, a: &str, b: &str) -> Option<String> {
@@ -55,11 +47,7 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.text().await.expect("body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    Reply { status, headers, body }
 }
 
 pub async fn send(req: reqwest::RequestBuilder) -> Reply {
@@ -67,21 +55,13 @@ pub async fn send(req: reqwest::RequestBuilder) -> Reply {
 }
 
 pub async fn imds_token(c: &reqwest::Client, base: &str, ttl: u32) -> String {
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", ttl.to_string()),
-    )
-    .await;
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", ttl.to_string())).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
 
 pub async fn imds_get(c: &reqwest::Client, base: &str, token: &str, path: &str) -> Reply {
-    send(
-        c.get(format!("{base}{path}"))
-            .header("X-aws-ec2-metadata-token", token),
-    )
-    .await
+    send(c.get(format!("{base}{path}")).header("X-aws-ec2-metadata-token", token)).await
 }
 
 #[derive(Clone, Debug)]
@@ -94,36 +74,13 @@ pub struct Creds {
 /// Fetches credentials over IMDS (token + role list + role).
 pub async fn fetch_creds(c: &reqwest::Client, base: &str) -> (Creds, serde_json::Value) {
     let token = imds_token(c, base, 21600).await;
-    let role = imds_get(
-        c,
-        base,
-        &token,
-        "/latest/meta-data/iam/security-credentials/",
-    )
-    .await;
+    let role = imds_get(c, base, &token, "/latest/meta-data/iam/security-credentials/").await;
     assert_eq!(role.status, 200);
-    let doc = imds_get(
-        c,
-        base,
-        &token,
-        &format!("/latest/meta-data/iam/security-credentials/{}", role.body),
-    )
-    .await;
+    let doc = imds_get(c, base, &token, &format!("/latest/meta-data/iam/security-credentials/{}", role.body)).await;
     assert_eq!(doc.status, 200, "{}", doc.body);
     let v = doc.json();
-    let s = |k: &str| {
-        v[k].as_str()
-            .unwrap_or_else(|| panic!("{k} missing"))
-            .to_string()
-    };
-    (
-        Creds {
-            akid: s("AccessKeyId"),
-            secret: s("SecretAccessKey"),
-            token: s("Token"),
-        },
-        v,
-    )
+    let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{k} missing")).to_string();
+    (Creds { akid: s("AccessKeyId"), secret: s("SecretAccessKey"), token: s("Token") }, v)
 }
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
@@ -158,44 +115,23 @@ pub fn authorization(
     service: &str,
     amz_date: &str,
 ) -> String {
-    let mut h: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect();
+    let mut h: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" "))).collect();
     h.sort();
     let canonical_headers: String = h.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
     let signed = signed.join(";");
-    let creq = format!(
-        "{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{}",
-        sha_hex(body)
-    );
+    let creq = format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{}", sha_hex(body));
     let date = &amz_date[..8];
     let scope = format!("{date}/{region}/{service}/aws4_request");
-    let sts = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha_hex(creq.as_bytes())
-    );
+    let sts = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha_hex(creq.as_bytes()));
     let sig = hex::encode(hmac(&signing_key(secret, date, region, service), &sts));
     format!("AWS4-HMAC-SHA256 Credential={akid}/{scope}, SignedHeaders={signed}, Signature={sig}")
 }
 
 pub fn amz_date_of(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute(), dt.second())
 }
 
 pub const GCI_BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
@@ -211,88 +147,35 @@ pub struct StsCall {
 impl StsCall {
     /// Signs a form-encoded `POST /` with this body, now.
     pub fn form(port: u16, creds: &Creds, body: &str) -> StsCall {
-        StsCall::signed(
-            port,
-            creds,
-            &now_amz_date(),
-            "POST",
-            "",
-            body.as_bytes(),
-            "sts",
-        )
+        StsCall::signed(port, creds, &now_amz_date(), "POST", "", body.as_bytes(), "sts")
     }
 
     /// Signs `GetCallerIdentity` like the AWS SDK for Java v2: form body, signed content-type,
     /// content-length, host, x-amz-date, x-amz-security-token, amz-sdk-* headers.
     pub fn get_caller_identity(port: u16, creds: &Creds, amz_date: &str) -> StsCall {
-        StsCall::signed(
-            port,
-            creds,
-            amz_date,
-            "POST",
-            "",
-            GCI_BODY.as_bytes(),
-            "sts",
-        )
+        StsCall::signed(port, creds, amz_date, "POST", "", GCI_BODY.as_bytes(), "sts")
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn signed(
-        port: u16,
-        creds: &Creds,
-        amz_date: &str,
-        method: &str,
-        query: &str,
-        body: &[u8],
-        service: &str,
-    ) -> StsCall {
+    pub fn signed(port: u16, creds: &Creds, amz_date: &str, method: &str, query: &str, body: &[u8], service: &str) -> StsCall {
         let mut headers = vec![
             ("Host".to_string(), format!("127.0.0.1:{port}")),
             ("X-Amz-Date".to_string(), amz_date.to_string()),
-            (
-                "amz-sdk-invocation-id".to_string(),
-                "d1e7e4b1-0b2a-4c3d-9e8f-0a1b2c3d4e5f".to_string(),
-            ),
-            (
-                "amz-sdk-request".to_string(),
-                "attempt=1; max=4".to_string(),
-            ),
+            ("amz-sdk-invocation-id".to_string(), "d1e7e4b1-0b2a-4c3d-9e8f-0a1b2c3d4e5f".to_string()),
+            ("amz-sdk-request".to_string(), "attempt=1; max=4".to_string()),
         ];
         // Long-term (static) keys have no session token.
         if !creds.token.is_empty() {
             headers.push(("X-Amz-Security-Token".to_string(), creds.token.clone()));
         }
         if !body.is_empty() {
-            headers.push((
-                "Content-Type".to_string(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            ));
+            headers.push(("Content-Type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()));
             headers.push(("Content-Length".to_string(), body.len().to_string()));
         }
-        let auth = authorization(
-            method,
-            "/",
-            query,
-            &headers,
-            body,
-            &creds.akid,
-            &creds.secret,
-            "us-east-1",
-            service,
-            amz_date,
-        );
+        let auth = authorization(method, "/", query, &headers, body, &creds.akid, &creds.secret, "us-east-1", service, amz_date);
         headers.push(("Authorization".to_string(), auth));
-        let path_and_query = if query.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/?{query}")
-        };
-        StsCall {
-            method: method.to_string(),
-            path_and_query,
-            headers,
-            body: body.to_vec(),
-        }
+        let path_and_query = if query.is_empty() { "/".to_string() } else { format!("/?{query}") };
+        StsCall { method: method.to_string(), path_and_query, headers, body: body.to_vec() }
     }
 
     pub fn set_header(&mut self, name: &str, value: &str) {
@@ -320,62 +203,36 @@ impl StsCall {
 pub fn form_body(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
+            .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
             .collect::<String>()
     };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
 /// The credentials in an `AssumeRole*` answer.
 pub fn creds_from_xml(body: &str) -> Creds {
-    let get = |tag: &str| {
-        between(body, &format!("<{tag}>"), &format!("</{tag}>"))
-            .unwrap_or_else(|| panic!("no <{tag}> in {body}"))
-    };
-    Creds {
-        akid: get("AccessKeyId"),
-        secret: get("SecretAccessKey"),
-        token: get("SessionToken"),
-    }
+    let get = |tag: &str| between(body, &format!("<{tag}>"), &format!("</{tag}>")).unwrap_or_else(|| panic!("no <{tag}> in {body}"));
+    Creds { akid: get("AccessKeyId"), secret: get("SecretAccessKey"), token: get("SessionToken") }
 }
 
 /// The built-in static key pair (no session token).
 pub fn static_creds() -> Creds {
-    Creds {
-        akid: "AKIASIMSTATIC0000001".to_string(),
-        secret: "simStaticSecretKey0000000000000000000001".to_string(),
-        token: String::new(),
-    }
+    Creds { akid: "AKIASIMSTATIC0000001".to_string(), secret: "simStaticSecretKey0000000000000000000001".to_string(), token: String::new() }
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time.
 pub fn rfc3339_millis(s: &str) -> i64 {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|e| panic!("{s}: {e}"));
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap_or_else(|e| panic!("{s}: {e}"));
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 pub fn epoch_millis(t: SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .expect("after epoch")
-        .as_millis() as i64
+    t.duration_since(std::time::UNIX_EPOCH).expect("after epoch").as_millis() as i64
 }
 
 /// Sends `GetCallerIdentity` signed with `creds`.
 pub async fn caller_identity(c: &reqwest::Client, base: &str, port: u16, creds: &Creds) -> Reply {
-    StsCall::get_caller_identity(port, creds, &now_amz_date())
-        .send(c, base)
-        .await
+    StsCall::get_caller_identity(port, creds, &now_amz_date()).send(c, base).await
 }
 
 pub fn now_amz_date() -> String {
@@ -391,10 +248,7 @@ fn signer_matches_aws_documentation_example() {
         "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
     );
     let headers = vec![
-        (
-            "Content-Type".to_string(),
-            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-        ),
+        ("Content-Type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()),
         // Part of the published test vector (the signature covers it); nothing is sent anywhere.
         ("Host".to_string(), "iam.amazonaws.com".to_string()),
         ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),

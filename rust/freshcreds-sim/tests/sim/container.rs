@@ -21,16 +21,8 @@ async fn get(c: &reqwest::Client, base: &str, path: &str, auth: Option<&str>) ->
 }
 
 fn creds_of(v: &serde_json::Value) -> Creds {
-    let s = |k: &str| {
-        v[k].as_str()
-            .unwrap_or_else(|| panic!("{k} missing in {v}"))
-            .to_string()
-    };
-    Creds {
-        akid: s("AccessKeyId"),
-        secret: s("SecretAccessKey"),
-        token: s("Token"),
-    }
+    let s = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}")).to_string();
+    Creds { akid: s("AccessKeyId"), secret: s("SecretAccessKey"), token: s("Token") }
 }
 
 #[tokio::test]
@@ -44,28 +36,12 @@ async fn serves_its_own_generation_which_sts_accepts() {
     let obj = v.as_object().expect("object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "AccessKeyId",
-            "Expiration",
-            "RoleArn",
-            "SecretAccessKey",
-            "Token"
-        ],
-        "the ECS shape, no Code"
-    );
-    assert_eq!(
-        v["RoleArn"].as_str(),
-        Some("arn:aws:iam::123456789012:role/sim-container-role")
-    );
+    assert_eq!(keys, ["AccessKeyId", "Expiration", "RoleArn", "SecretAccessKey", "Token"], "the ECS shape, no Code");
+    assert_eq!(v["RoleArn"].as_str(), Some("arn:aws:iam::123456789012:role/sim-container-role"));
     let creds = creds_of(&v);
     assert!(creds.akid.starts_with("ASIA") && creds.akid.len() == 20);
     assert_eq!(creds.secret.len(), 40);
-    assert_eq!(
-        creds.akid,
-        sim.current_container_credentials().access_key_id
-    );
+    assert_eq!(creds.akid, sim.current_container_credentials().access_key_id);
     // Expiration = issue + 6 h (default lifetime), in sim time.
     let exp = rfc3339_millis(v["Expiration"].as_str().expect("Expiration"));
     let expected = epoch_millis(sim.sim_now()) + 6 * 3600 * 1000;
@@ -89,20 +65,14 @@ async fn serves_its_own_generation_which_sts_accepts() {
         Some("arn:aws:sts::123456789012:assumed-role/sim-container-role/sim-container-task")
     );
     let user_id = between(&r.body, "<UserId>", "</UserId>").expect("UserId");
-    assert!(
-        user_id.starts_with("AROA") && user_id.ends_with(":sim-container-task"),
-        "{user_id}"
-    );
+    assert!(user_id.starts_with("AROA") && user_id.ends_with(":sim-container-task"), "{user_id}");
     assert_eq!(user_id.len(), 21 + ":sim-container-task".len());
 
     let s = sim.stats();
     assert_eq!(s.container_gets, 4);
     assert_eq!((s.container_generation, s.container_rotations), (1, 0));
     assert_eq!((s.generation, s.credential_gets), (1, 1));
-    assert_eq!(
-        s.imds_requests_total, 3,
-        "container requests are not IMDS requests"
-    );
+    assert_eq!(s.imds_requests_total, 3, "container requests are not IMDS requests");
 
     // Forced rotation and revocation, over the control API.
     let r = send(c.post(format!("{base}/_sim/container/rotate"))).await;
@@ -110,29 +80,18 @@ async fn serves_its_own_generation_which_sts_accepts() {
     assert_eq!(r.json()["container_generation"], 2);
     let rotated = creds_of(&get(&c, &base, PATH, Some(TOKEN)).await.json());
     assert_ne!(rotated.akid, creds.akid);
-    assert_eq!(
-        caller_identity(&c, &base, port(&sim), &creds).await.status,
-        200
-    );
+    assert_eq!(caller_identity(&c, &base, port(&sim), &creds).await.status, 200);
     let r = send(c.post(format!("{base}/_sim/container/revoke"))).await;
     assert_eq!(r.json()["container_generation"], 3);
     let r = caller_identity(&c, &base, port(&sim), &rotated).await;
     assert_eq!((r.status, r.code().as_str()), (403, "ExpiredToken"));
     let third = creds_of(&get(&c, &base, PATH, Some(TOKEN)).await.json());
-    assert_eq!(
-        caller_identity(&c, &base, port(&sim), &third).await.status,
-        200
-    );
+    assert_eq!(caller_identity(&c, &base, port(&sim), &third).await.status, 200);
     let s = sim.stats();
     assert_eq!((s.container_generation, s.container_rotations), (3, 2));
     assert_eq!((s.generation, s.rotations), (1, 0), "IMDS untouched");
     assert_eq!(s.sts_revoked_rejections, 1);
-    assert_eq!(
-        send(c.get(format!("{base}/_sim/container/rotate")))
-            .await
-            .status,
-        405
-    );
+    assert_eq!(send(c.get(format!("{base}/_sim/container/rotate"))).await.status, 405);
 }
 
 #[tokio::test]
@@ -149,54 +108,30 @@ async fn authorization_token_is_enforced_and_configurable() {
     assert!(r.json()["code"].is_string());
     let r = get(&c, &base, PATH, Some("Bearer sim-container-token")).await;
     assert_eq!(r.status, 403);
-    let r = send(
-        c.get(format!("{base}{PATH}"))
-            .header("Authorization", TOKEN)
-            .header("Authorization", TOKEN),
-    )
-    .await;
+    let r = send(c.get(format!("{base}{PATH}")).header("Authorization", TOKEN).header("Authorization", TOKEN)).await;
     assert_eq!(r.status, 403, "two Authorization headers");
-    let r = send(
-        c.post(format!("{base}{PATH}"))
-            .header("Authorization", TOKEN),
-    )
-    .await;
+    let r = send(c.post(format!("{base}{PATH}")).header("Authorization", TOKEN)).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET"));
     assert!(!r.body.contains("AccessKeyId"));
 
     // A custom token over the control API.
-    let r = send(
-        c.patch(format!("{base}/_sim/config"))
-            .body(r#"{"container_auth_token":"Basic abc=="}"#),
-    )
-    .await;
+    let r = send(c.patch(format!("{base}/_sim/config")).body(r#"{"container_auth_token":"Basic abc=="}"#)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["container_auth_token"], "Basic abc==");
     assert_eq!(get(&c, &base, PATH, Some(TOKEN)).await.status, 403);
     assert_eq!(get(&c, &base, PATH, Some("Basic abc==")).await.status, 200);
 
     // null: no token required at all (any header is fine too).
-    let r = send(
-        c.patch(format!("{base}/_sim/config"))
-            .body(r#"{"container_auth_token":null}"#),
-    )
-    .await;
+    let r = send(c.patch(format!("{base}/_sim/config")).body(r#"{"container_auth_token":null}"#)).await;
     assert_eq!(r.json()["container_auth_token"], serde_json::Value::Null);
     assert_eq!(get(&c, &base, PATH, None).await.status, 200);
     assert_eq!(get(&c, &base, PATH, Some("anything")).await.status, 200);
 
     // In-process, and back to the default with POST {}.
-    sim.sources()
-        .set_container_auth_token(Some("in-process".into()))
-        .expect("valid");
+    sim.sources().set_container_auth_token(Some("in-process".into())).expect("valid");
     assert_eq!(get(&c, &base, PATH, Some("in-process")).await.status, 200);
-    assert_eq!(
-        send(c.post(format!("{base}/_sim/config")).body("{}"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(send(c.post(format!("{base}/_sim/config")).body("{}")).await.status, 200);
     assert_eq!(get(&c, &base, PATH, Some("in-process")).await.status, 403);
     assert_eq!(get(&c, &base, PATH, Some(TOKEN)).await.status, 200);
 
@@ -216,16 +151,9 @@ async fn rotates_lazily_and_expires_on_the_compressed_clock() {
 
     let second = creds_of(&get(&c, &base, PATH, Some(TOKEN)).await.json());
     assert_ne!(second.akid, first.akid);
-    assert_eq!(
-        caller_identity(&c, &base, port(&sim), &second).await.status,
-        200
-    );
+    assert_eq!(caller_identity(&c, &base, port(&sim), &second).await.status, 200);
     let s = sim.stats();
     assert_eq!((s.container_generation, s.container_rotations), (2, 1));
-    assert_eq!(
-        (s.generation, s.rotations),
-        (1, 0),
-        "IMDS rotates only when asked"
-    );
+    assert_eq!((s.generation, s.rotations), (1, 0), "IMDS rotates only when asked");
     assert_eq!((s.sts_expired_token, s.sts_ok), (1, 1));
 }

@@ -48,15 +48,7 @@ async fn stats_rotate_and_reset() {
     assert_eq!(v.as_object().map(|o| o.len()), Some(26));
     let stats: Stats = serde_json::from_value(v).expect("Stats deserializes");
     assert_eq!(stats, sim.stats());
-    assert_eq!(
-        (
-            stats.token_puts,
-            stats.imds_gets,
-            stats.role_list_gets,
-            stats.credential_gets
-        ),
-        (1, 2, 1, 1)
-    );
+    assert_eq!((stats.token_puts, stats.imds_gets, stats.role_list_gets, stats.credential_gets), (1, 2, 1, 1));
     assert_eq!(stats.generation, 1);
 
     let r = send(c.post(format!("{base}/_sim/rotate"))).await;
@@ -64,23 +56,13 @@ async fn stats_rotate_and_reset() {
     let stats: Stats = serde_json::from_str(&r.body).expect("stats");
     assert_eq!((stats.generation, stats.rotations), (2, 1));
     let (_, doc) = fetch_creds(&c, &base).await;
-    assert_eq!(
-        doc["AccessKeyId"].as_str(),
-        Some(sim.current_credentials().access_key_id.as_str())
-    );
+    assert_eq!(doc["AccessKeyId"].as_str(), Some(sim.current_credentials().access_key_id.as_str()));
     assert_eq!(sim.stats().credential_gets_by_generation.get(&2), Some(&1));
 
     let r = send(c.post(format!("{base}/_sim/reset-stats"))).await;
     assert_eq!(r.status, 200);
     let stats: Stats = serde_json::from_str(&r.body).expect("stats");
-    assert_eq!(
-        stats,
-        Stats {
-            generation: 2,
-            container_generation: 1,
-            ..Stats::default()
-        }
-    );
+    assert_eq!(stats, Stats { generation: 2, container_generation: 1, ..Stats::default() });
 
     assert_eq!(send(c.get(format!("{base}/_sim/rotate"))).await.status, 405);
     assert_eq!(send(c.post(format!("{base}/_sim/stats"))).await.status, 405);
@@ -96,36 +78,20 @@ async fn stats_rotate_and_reset() {
 
 #[tokio::test]
 async fn clock_endpoint_reports_the_compressed_clock() {
-    let sim = start(SimConfig {
-        time_scale: 600.0,
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = start(SimConfig { time_scale: 600.0, ..SimConfig::default() }).await;
     let (base, c) = (sim.base_url(), client());
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let clock: ClockInfo =
-        serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body)
-            .expect("clock JSON");
+    let clock: ClockInfo = serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body).expect("clock JSON");
     assert_eq!(clock.time_scale, 600.0);
-    let origin_ms = sim
-        .clock_origin()
-        .duration_since(UNIX_EPOCH)
-        .expect("after epoch")
-        .as_millis() as i64;
+    let origin_ms = sim.clock_origin().duration_since(UNIX_EPOCH).expect("after epoch").as_millis() as i64;
     assert_eq!(clock.origin_epoch_millis, origin_ms);
     let real_elapsed = clock.real_now_epoch_millis - clock.origin_epoch_millis;
     let sim_elapsed = clock.sim_now_epoch_millis - clock.origin_epoch_millis;
     assert!(real_elapsed >= 100);
-    assert!(
-        (sim_elapsed - real_elapsed * 600).abs() <= 1200,
-        "{sim_elapsed} vs {real_elapsed}"
-    );
+    assert!((sim_elapsed - real_elapsed * 600).abs() <= 1200, "{sim_elapsed} vs {real_elapsed}");
     let sim_now = sim.sim_now();
     let real_now = SystemTime::now();
-    assert!(
-        sim_now > real_now + Duration::from_secs(50),
-        "sim time runs ahead"
-    );
+    assert!(sim_now > real_now + Duration::from_secs(50), "sim time runs ahead");
 }
 
 #[tokio::test]
@@ -134,36 +100,19 @@ async fn faults_over_http() {
     let (base, c) = (sim.base_url(), client());
     let post = |body: &'static str| send(c.post(format!("{base}/_sim/faults")).body(body));
 
-    let r = post(
-        r#"{"imds_status_override":500,"imds_delay_ms":5,"credentials_body_override":"not json"}"#,
-    )
-    .await;
+    let r = post(r#"{"imds_status_override":500,"imds_delay_ms":5,"credentials_body_override":"not json"}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let cfg: FaultsConfig = serde_json::from_str(&r.body).expect("faults JSON");
     assert_eq!(cfg.imds_status_override, Some(500));
     assert_eq!(sim.faults().imds_status_override(), Some(500));
     assert_eq!(sim.faults().imds_delay_ms(), 5);
-    assert_eq!(
-        sim.faults().credentials_body_override().as_deref(),
-        Some("not json")
-    );
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "60"),
-    )
-    .await;
+    assert_eq!(sim.faults().credentials_body_override().as_deref(), Some("not json"));
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "60")).await;
     assert_eq!(r.status, 500);
-    let got: FaultsConfig =
-        serde_json::from_str(&send(c.get(format!("{base}/_sim/faults"))).await.body).expect("json");
+    let got: FaultsConfig = serde_json::from_str(&send(c.get(format!("{base}/_sim/faults"))).await.body).expect("json");
     assert_eq!(got, cfg);
 
-    for bad in [
-        r#"{"imds_status_override":700}"#,
-        r#"{"imds_status_override":"x"}"#,
-        r#"{"typo":1}"#,
-        "{",
-        "[]",
-    ] {
+    for bad in [r#"{"imds_status_override":700}"#, r#"{"imds_status_override":"x"}"#, r#"{"typo":1}"#, "{", "[]"] {
         assert_eq!(post(bad).await.status, 400, "{bad}");
     }
     assert_eq!(sim.faults().get(), cfg, "bad requests change nothing");
@@ -172,69 +121,31 @@ async fn faults_over_http() {
     assert_eq!(sim.faults().get(), FaultsConfig::default());
     post(r#"{"credentials_status_override":429}"#).await;
     let token = imds_token(&c, &base, 60).await;
-    let r = imds_get(
-        &c,
-        &base,
-        &token,
-        "/latest/meta-data/iam/security-credentials/freshcreds-demo-role",
-    )
-    .await;
+    let r = imds_get(&c, &base, &token, "/latest/meta-data/iam/security-credentials/freshcreds-demo-role").await;
     assert_eq!(r.status, 429);
     assert_eq!(post("").await.status, 200, "an empty body clears");
     assert_eq!(sim.faults().get(), FaultsConfig::default());
-    assert_eq!(
-        send(c.delete(format!("{base}/_sim/faults"))).await.status,
-        405
-    );
+    assert_eq!(send(c.delete(format!("{base}/_sim/faults"))).await.status, 405);
 }
 
 #[tokio::test]
 async fn config_is_validated_and_drop_stops_the_server() {
     for bad in [
-        SimConfig {
-            time_scale: 0.0,
-            ..SimConfig::default()
-        },
-        SimConfig {
-            time_scale: f64::INFINITY,
-            ..SimConfig::default()
-        },
-        SimConfig {
-            lifetime: Duration::ZERO,
-            ..SimConfig::default()
-        },
-        SimConfig {
-            role_name: "bad/role".to_string(),
-            ..SimConfig::default()
-        },
+        SimConfig { time_scale: 0.0, ..SimConfig::default() },
+        SimConfig { time_scale: f64::INFINITY, ..SimConfig::default() },
+        SimConfig { lifetime: Duration::ZERO, ..SimConfig::default() },
+        SimConfig { role_name: "bad/role".to_string(), ..SimConfig::default() },
     ] {
         assert!(freshcreds_sim::Simulator::start(bad).await.is_err());
     }
-    let sim = start(SimConfig {
-        role_name: "other-role".to_string(),
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = start(SimConfig { role_name: "other-role".to_string(), ..SimConfig::default() }).await;
     let (base, c) = (sim.base_url(), client());
     let token = imds_token(&c, &base, 60).await;
-    assert_eq!(
-        imds_get(
-            &c,
-            &base,
-            &token,
-            "/latest/meta-data/iam/security-credentials/"
-        )
-        .await
-        .body,
-        "other-role"
-    );
+    assert_eq!(imds_get(&c, &base, &token, "/latest/meta-data/iam/security-credentials/").await.body, "other-role");
     let addr = sim.addr();
     drop(sim);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "listener closed"
-    );
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
     // A second simulator can run next to others, each on its own port.
     let a = start_default().await;
     let b = start_default().await;
@@ -258,17 +169,10 @@ async fn sources_config_over_http() {
             "sso_access_token": null,
         })
     );
-    assert_eq!(
-        serde_json::from_str::<SourcesConfig>(&r.body).expect("config"),
-        SourcesConfig::default()
-    );
+    assert_eq!(serde_json::from_str::<SourcesConfig>(&r.body).expect("config"), SourcesConfig::default());
 
     // PATCH: only the fields given; null = none.
-    let r = send(
-        c.patch(&url)
-            .body(r#"{"sso_access_token":"sso","container_auth_token":null}"#),
-    )
-    .await;
+    let r = send(c.patch(&url).body(r#"{"sso_access_token":"sso","container_auth_token":null}"#)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let now: SourcesConfig = serde_json::from_str(&r.body).expect("config");
     assert_eq!(now.container_auth_token, None);
@@ -296,29 +200,14 @@ async fn sources_config_over_http() {
         "{",
     ] {
         assert_eq!(send(c.post(&url).body(bad)).await.status, 400, "POST {bad}");
-        assert_eq!(
-            send(c.patch(&url).body(bad)).await.status,
-            400,
-            "PATCH {bad}"
-        );
+        assert_eq!(send(c.patch(&url).body(bad)).await.status, 400, "PATCH {bad}");
     }
     assert_eq!(sim.sources().get(), before, "bad requests change nothing");
-    assert_eq!(
-        send(c.post(&url)).await.status,
-        200,
-        "an empty body restores the defaults"
-    );
+    assert_eq!(send(c.post(&url)).await.status, 200, "an empty body restores the defaults");
     assert_eq!(sim.sources().get(), SourcesConfig::default());
     assert_eq!(send(c.delete(&url)).await.status, 405);
     // Clearing the faults leaves the config alone, and the other way round.
-    sim.sources()
-        .set_sso_access_token(Some("kept".into()))
-        .expect("valid");
-    assert_eq!(
-        send(c.post(format!("{base}/_sim/faults")).body("{}"))
-            .await
-            .status,
-        200
-    );
+    sim.sources().set_sso_access_token(Some("kept".into())).expect("valid");
+    assert_eq!(send(c.post(format!("{base}/_sim/faults")).body("{}")).await.status, 200);
     assert_eq!(sim.sources().sso_access_token().as_deref(), Some("kept"));
 }

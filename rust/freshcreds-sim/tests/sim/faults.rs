@@ -24,23 +24,16 @@ fn date_near(date: &str, expected: SystemTime, slack: u64) -> bool {
 
 fn millis_of(v: &serde_json::Value, key: &str) -> i64 {
     let s = v[key].as_str().unwrap_or_else(|| panic!("{key} missing"));
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|e| panic!("{key} = {s}: {e}"));
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap_or_else(|e| panic!("{key} = {s}: {e}"));
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn epoch_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .expect("after epoch")
-        .as_millis() as i64
+    t.duration_since(UNIX_EPOCH).expect("after epoch").as_millis() as i64
 }
 
 async fn patch(c: &reqwest::Client, base: &str, body: &str) -> Reply {
-    send(
-        c.patch(format!("{base}/_sim/faults"))
-            .body(body.to_string()),
-    )
-    .await
+    send(c.patch(format!("{base}/_sim/faults")).body(body.to_string())).await
 }
 
 /// Sends a bare HTTP/1.1 request and returns everything the server sends before closing.
@@ -48,10 +41,7 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> Vec<u8> {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     s.write_all(request.as_bytes()).await.expect("write");
     let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
-        .await
-        .expect("the server closes the connection")
-        .ok();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await.expect("the server closes the connection").ok();
     out
 }
 
@@ -67,96 +57,47 @@ async fn clock_skew_shifts_date_header_and_sts_window() {
     assert_eq!(sim.faults().aws_clock_skew_ms(), -600_000);
 
     // AWS time is 10 minutes behind this host: Date headers (IMDS and STS) show it.
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "60"),
-    )
-    .await;
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "60")).await;
     assert_eq!(r.status, 200);
     let expected = SystemTime::now() - Duration::from_secs(600);
     let date = r.header("date").expect("Date").to_string();
     assert!(date_near(&date, expected, 3), "IMDS Date {date}");
     let aws_now = sim.aws_now();
-    let behind = SystemTime::now()
-        .duration_since(aws_now)
-        .expect("AWS time is behind");
-    assert!(
-        behind >= Duration::from_secs(599) && behind <= Duration::from_secs(601),
-        "{behind:?}"
-    );
+    let behind = SystemTime::now().duration_since(aws_now).expect("AWS time is behind");
+    assert!(behind >= Duration::from_secs(599) && behind <= Duration::from_secs(601), "{behind:?}");
 
     // Signed with this host's clock: 10 minutes in AWS's future.
     let now = now_amz_date();
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now)
-        .send(&c, &base)
-        .await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (403, "SignatureDoesNotMatch")
-    );
-    assert!(
-        r.message().starts_with(&format!(
-            "Signature not yet current: {now} is still later than "
-        )),
-        "{}",
-        r.message()
-    );
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now).send(&c, &base).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "SignatureDoesNotMatch"));
+    assert!(r.message().starts_with(&format!("Signature not yet current: {now} is still later than ")), "{}", r.message());
     let date = r.header("date").expect("Date").to_string();
-    assert!(
-        date_near(&date, SystemTime::now() - Duration::from_secs(600), 3),
-        "STS Date {date}"
-    );
+    assert!(date_near(&date, SystemTime::now() - Duration::from_secs(600), 3), "STS Date {date}");
     // Signed 600 s in the past: right on AWS time.
     let back = amz_date_of(SystemTime::now() - Duration::from_secs(600));
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &back)
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &back).send(&c, &base).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // The other direction: AWS ahead by 10 minutes, a request signed now has expired.
     sim.faults().set_aws_clock_skew_ms(600_000);
     let now = now_amz_date();
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now)
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now).send(&c, &base).await;
     assert_eq!(r.code(), "SignatureDoesNotMatch");
-    assert!(
-        r.message()
-            .starts_with(&format!("Signature expired: {now} is now earlier than ")),
-        "{}",
-        r.message()
-    );
+    assert!(r.message().starts_with(&format!("Signature expired: {now} is now earlier than ")), "{}", r.message());
     let ahead = amz_date_of(SystemTime::now() + Duration::from_secs(600));
-    assert_eq!(
-        StsCall::get_caller_identity(port(&sim), &creds, &ahead)
-            .send(&c, &base)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(StsCall::get_caller_identity(port(&sim), &creds, &ahead).send(&c, &base).await.status, 200);
 
     // GET /_sim/clock reports it.
-    let clock: ClockInfo =
-        serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body)
-            .expect("clock JSON");
+    let clock: ClockInfo = serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body).expect("clock JSON");
     assert_eq!(clock.aws_clock_skew_ms, 600_000);
-    assert_eq!(
-        clock.aws_now_epoch_millis - clock.real_now_epoch_millis,
-        600_000
-    );
+    assert_eq!(clock.aws_now_epoch_millis - clock.real_now_epoch_millis, 600_000);
     let v = send(c.get(format!("{base}/_sim/clock"))).await.json();
     for key in ["aws_now_epoch_millis", "aws_clock_skew_ms"] {
         assert!(v.get(key).is_some(), "{key} missing in {v}");
     }
     // Clearing the skew puts everything back.
     sim.faults().clear();
-    assert_eq!(
-        StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-            .send(&c, &base)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await.status, 200);
     assert_eq!(sim.stats().sts_signature_does_not_match, 2);
 }
 
@@ -168,20 +109,11 @@ async fn clock_skew_moves_the_credential_timeline_unscaled() {
     let token = imds_token(&c, &base, 21600).await;
     sim.faults().set_aws_clock_skew_ms(-600_000);
 
-    let clock: ClockInfo =
-        serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body)
-            .expect("clock JSON");
-    let compressed_ms =
-        clock.origin_epoch_millis + (clock.real_now_epoch_millis - clock.origin_epoch_millis) * 600;
+    let clock: ClockInfo = serde_json::from_str(&send(c.get(format!("{base}/_sim/clock"))).await.body).expect("clock JSON");
+    let compressed_ms = clock.origin_epoch_millis + (clock.real_now_epoch_millis - clock.origin_epoch_millis) * 600;
     let extra = clock.sim_now_epoch_millis - compressed_ms;
-    assert!(
-        (extra + 600_000).abs() <= 1_200,
-        "sim now = compressed clock - 600000 ms (unscaled), off by {extra}"
-    );
-    assert_eq!(
-        clock.aws_now_epoch_millis,
-        clock.real_now_epoch_millis - 600_000
-    );
+    assert!((extra + 600_000).abs() <= 1_200, "sim now = compressed clock - 600000 ms (unscaled), off by {extra}");
+    assert_eq!(clock.aws_now_epoch_millis, clock.real_now_epoch_millis - 600_000);
 
     // A generation issued now is stamped on the skewed timeline (and the IMDS token, issued
     // before the skew, is still good: token TTLs ignore it).
@@ -205,14 +137,10 @@ async fn clock_skew_moves_the_credential_timeline_unscaled() {
     let (creds, _) = fetch_creds(&c, &base1).await;
     at_scale_1.faults().set_aws_clock_skew_ms(2 * 3600 * 1000);
     let signed = amz_date_of(SystemTime::now() + Duration::from_secs(2 * 3600));
-    let r = StsCall::get_caller_identity(port1, &creds, &signed)
-        .send(&c, &base1)
-        .await;
+    let r = StsCall::get_caller_identity(port1, &creds, &signed).send(&c, &base1).await;
     assert_eq!(r.code(), "ExpiredToken", "{}", r.body);
     at_scale_1.faults().set_aws_clock_skew_ms(0);
-    let r = StsCall::get_caller_identity(port1, &creds, &now_amz_date())
-        .send(&c, &base1)
-        .await;
+    let r = StsCall::get_caller_identity(port1, &creds, &now_amz_date()).send(&c, &base1).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -225,11 +153,7 @@ async fn token_put_hang_holds_only_its_own_connection() {
     assert_eq!(r.json()["token_put_hang"], true);
 
     // A client with a 200 ms timeout gives up.
-    let impatient = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_millis(200))
-        .build()
-        .expect("client");
+    let impatient = reqwest::Client::builder().no_proxy().timeout(Duration::from_millis(200)).build().expect("client");
     let t0 = Instant::now();
     let err = impatient
         .put(format!("{base}/latest/api/token"))
@@ -243,12 +167,7 @@ async fn token_put_hang_holds_only_its_own_connection() {
     // A patient one keeps hanging in the background while everything else is served.
     let hung = tokio::spawn({
         let (c, base) = (c.clone(), base.clone());
-        async move {
-            c.put(format!("{base}/latest/api/token"))
-                .header("X-aws-ec2-metadata-token-ttl-seconds", "60")
-                .send()
-                .await
-        }
+        async move { c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "60").send().await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let t0 = Instant::now();
@@ -257,19 +176,10 @@ async fn token_put_hang_holds_only_its_own_connection() {
     // STS still answers too (credentials fetched with the token from before the hang).
     let doc = imds_get(&c, &base, &token, CREDS).await.json();
     let field = |k: &str| doc[k].as_str().expect(k).to_string();
-    let creds = Creds {
-        akid: field("AccessKeyId"),
-        secret: field("SecretAccessKey"),
-        token: field("Token"),
-    };
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-        .send(&c, &base)
-        .await;
+    let creds = Creds { akid: field("AccessKeyId"), secret: field("SecretAccessKey"), token: field("Token") };
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await;
     assert_eq!(r.status, 200);
-    assert!(
-        t0.elapsed() < Duration::from_secs(3),
-        "nothing waited for the hang"
-    );
+    assert!(t0.elapsed() < Duration::from_secs(3), "nothing waited for the hang");
     assert!(!hung.is_finished(), "the hung PUT is still waiting");
     assert_eq!(sim.stats().token_put_hangs, 2);
 
@@ -277,10 +187,8 @@ async fn token_put_hang_holds_only_its_own_connection() {
     sim.faults().set_token_put_hang(false);
     imds_token(&c, &base, 60).await;
     drop(sim);
-    let outcome = tokio::time::timeout(Duration::from_secs(10), hung)
-        .await
-        .expect("dropping the simulator ends the hung connection")
-        .expect("task");
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(10), hung).await.expect("dropping the simulator ends the hung connection").expect("task");
     assert!(outcome.is_err(), "no answer, the connection just closed");
 }
 
@@ -289,32 +197,15 @@ async fn imds_down_closes_connections_without_an_answer() {
     let sim = start_default().await;
     let (base, c) = (sim.base_url(), client());
     let token = imds_token(&c, &base, 300).await;
-    let r = send(
-        c.post(format!("{base}/_sim/faults"))
-            .body(r#"{"imds_down":true}"#),
-    )
-    .await;
+    let r = send(c.post(format!("{base}/_sim/faults")).body(r#"{"imds_down":true}"#)).await;
     assert_eq!(r.status, 200);
     assert!(sim.faults().imds_down());
 
-    let got = raw(
-        sim.addr(),
-        "PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n",
-    )
-    .await;
+    let got = raw(sim.addr(), "PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n").await;
     assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
-    let got = raw(
-        sim.addr(),
-        &format!("GET {CREDS} HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: {token}\r\n\r\n"),
-    )
-    .await;
+    let got = raw(sim.addr(), &format!("GET {CREDS} HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: {token}\r\n\r\n")).await;
     assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
-    let err = c
-        .get(format!("{base}{CREDS}"))
-        .header("X-aws-ec2-metadata-token", &token)
-        .send()
-        .await
-        .expect_err("connection closed");
+    let err = c.get(format!("{base}{CREDS}")).header("X-aws-ec2-metadata-token", &token).send().await.expect_err("connection closed");
     assert!(!err.is_timeout(), "{err}");
 
     // The control API and STS are not IMDS.
@@ -324,11 +215,7 @@ async fn imds_down_closes_connections_without_an_answer() {
 
     let s = sim.stats();
     assert!(s.imds_dropped >= 3, "{s:?}");
-    assert_eq!(
-        s.imds_dropped,
-        s.imds_requests_total - 1,
-        "all but the first"
-    );
+    assert_eq!(s.imds_dropped, s.imds_requests_total - 1, "all but the first");
     sim.faults().set_imds_down(false);
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 200);
 }
@@ -339,41 +226,17 @@ async fn imds_throttle_and_status_override_429_are_counted() {
     let (base, c) = (sim.base_url(), client());
     let token = imds_token(&c, &base, 300).await;
     patch(&c, &base, r#"{"imds_throttle":true}"#).await;
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "60"),
-    )
-    .await;
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "60")).await;
     assert_eq!(r.status, 429);
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 429);
-    assert_eq!(
-        imds_get(&c, &base, &token, "/latest/meta-data/instance-id")
-            .await
-            .status,
-        429
-    );
+    assert_eq!(imds_get(&c, &base, &token, "/latest/meta-data/instance-id").await.status, 429);
     // The older name for the same thing still works, and counts too.
-    patch(
-        &c,
-        &base,
-        r#"{"imds_throttle":false,"imds_status_override":429}"#,
-    )
-    .await;
+    patch(&c, &base, r#"{"imds_throttle":false,"imds_status_override":429}"#).await;
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 429);
     // Throttling wins over another status override.
-    patch(
-        &c,
-        &base,
-        r#"{"imds_throttle":true,"imds_status_override":500}"#,
-    )
-    .await;
+    patch(&c, &base, r#"{"imds_throttle":true,"imds_status_override":500}"#).await;
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 429);
-    patch(
-        &c,
-        &base,
-        r#"{"imds_throttle":null,"imds_status_override":null}"#,
-    )
-    .await;
+    patch(&c, &base, r#"{"imds_throttle":null,"imds_status_override":null}"#).await;
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 200);
     let s = sim.stats();
     assert_eq!(s.imds_throttled, 5);
@@ -398,33 +261,21 @@ async fn expired_looking_credentials_are_still_accepted_by_sts() {
         before - 300_000 - 1_000 <= expiration && expiration <= after - 300_000,
         "Expiration = sim now - 5 min: {expiration} not in [{before}, {after}] - 300000"
     );
-    assert_eq!(
-        StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-            .send(&c, &base)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await.status, 200);
 
     // Past the real expiration too, the current generation is accepted while the fault is on…
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert!(sim.sim_now() > current.expiration);
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await;
     assert_eq!(r.status, 200, "{}", r.body);
     // …and not once it is off.
     patch(&c, &base, r#"{"serve_expired_credentials":false}"#).await;
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await;
     assert_eq!(r.code(), "ExpiredToken");
     // Nor for a generation that is no longer current.
     sim.faults().set_serve_expired_credentials(true);
     sim.rotate_now();
-    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date())
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(port(&sim), &creds, &now_amz_date()).send(&c, &base).await;
     assert_eq!(r.code(), "ExpiredToken");
     let s = sim.stats();
     assert_eq!((s.sts_ok, s.sts_expired_token), (2, 2));
@@ -442,24 +293,16 @@ async fn truncated_credentials_body() {
     assert_eq!(cut.status, 200);
     assert_eq!(cut.body.len(), full.body.len() / 2);
     assert!(full.body.starts_with(&cut.body));
-    assert_eq!(
-        cut.header("content-length"),
-        Some(cut.body.len().to_string().as_str())
-    );
+    assert_eq!(cut.header("content-length"), Some(cut.body.len().to_string().as_str()));
     assert!(serde_json::from_str::<serde_json::Value>(&cut.body).is_err());
     // It halves an overridden body as well.
-    sim.faults()
-        .set_credentials_body_override(Some("0123456789".to_string()));
+    sim.faults().set_credentials_body_override(Some("0123456789".to_string()));
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.body, "01234");
     sim.faults().clear();
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.body, full.body);
     let s = sim.stats();
     assert_eq!(s.credential_gets, 4);
-    assert_eq!(
-        s.credential_gets_by_generation.get(&1),
-        Some(&2),
-        "truncated documents are not counted as served"
-    );
+    assert_eq!(s.credential_gets_by_generation.get(&1), Some(&2), "truncated documents are not counted as served");
 }
 
 #[tokio::test]
@@ -470,11 +313,7 @@ async fn revocation_gets_expired_token_and_rotates_early() {
     let call = |creds: &Creds| {
         let (c, base, p) = (c.clone(), base.clone(), port(&sim));
         let creds = creds.clone();
-        async move {
-            StsCall::get_caller_identity(p, &creds, &now_amz_date())
-                .send(&c, &base)
-                .await
-        }
+        async move { StsCall::get_caller_identity(p, &creds, &now_amz_date()).send(&c, &base).await }
     };
     assert_eq!(call(&first).await.status, 200);
 
@@ -483,16 +322,10 @@ async fn revocation_gets_expired_token_and_rotates_early() {
     assert_eq!(r.json()["generation"], 2);
     let r = call(&first).await;
     assert_eq!((r.status, r.code().as_str()), (403, "ExpiredToken"));
-    assert_eq!(
-        r.message(),
-        "The security token included in the request is expired"
-    );
+    assert_eq!(r.message(), "The security token included in the request is expired");
     let (second, doc) = fetch_creds(&c, &base).await;
     assert_ne!(second.akid, first.akid);
-    assert_eq!(
-        doc["AccessKeyId"].as_str(),
-        Some(sim.current_credentials().access_key_id.as_str())
-    );
+    assert_eq!(doc["AccessKeyId"].as_str(), Some(sim.current_credentials().access_key_id.as_str()));
     assert_eq!(call(&second).await.status, 200);
 
     // In-process, and the serve_expired exemption does not cover revoked generations.
@@ -514,18 +347,9 @@ async fn revocation_gets_expired_token_and_rotates_early() {
 async fn patch_changes_only_the_given_faults() {
     let sim = start_default().await;
     let (base, c) = (sim.base_url(), client());
-    let r = send(
-        c.post(format!("{base}/_sim/faults"))
-            .body(r#"{"imds_delay_ms":1,"credentials_status_override":503}"#),
-    )
-    .await;
+    let r = send(c.post(format!("{base}/_sim/faults")).body(r#"{"imds_delay_ms":1,"credentials_status_override":503}"#)).await;
     assert_eq!(r.status, 200);
-    let r = patch(
-        &c,
-        &base,
-        r#"{"imds_throttle":true,"aws_clock_skew_ms":-5}"#,
-    )
-    .await;
+    let r = patch(&c, &base, r#"{"imds_throttle":true,"aws_clock_skew_ms":-5}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let want = FaultsConfig {
         imds_delay_ms: 1,
@@ -534,20 +358,12 @@ async fn patch_changes_only_the_given_faults() {
         aws_clock_skew_ms: -5,
         ..FaultsConfig::default()
     };
-    assert_eq!(
-        serde_json::from_str::<FaultsConfig>(&r.body).expect("json"),
-        want
-    );
+    assert_eq!(serde_json::from_str::<FaultsConfig>(&r.body).expect("json"), want);
     assert_eq!(sim.faults().get(), want);
 
     // Every field of the GET document, with its name.
     let v = send(c.get(format!("{base}/_sim/faults"))).await.json();
-    let mut keys: Vec<&str> = v
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
@@ -581,34 +397,12 @@ async fn patch_changes_only_the_given_faults() {
     assert_eq!(patch(&c, &base, "").await.status, 200);
     assert_eq!(patch(&c, &base, "{}").await.status, 200);
     assert_eq!(sim.faults().get(), want);
-    let r = patch(
-        &c,
-        &base,
-        r#"{"credentials_status_override":null,"imds_delay_ms":null}"#,
-    )
-    .await;
+    let r = patch(&c, &base, r#"{"credentials_status_override":null,"imds_delay_ms":null}"#).await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        sim.faults().get(),
-        FaultsConfig {
-            imds_throttle: true,
-            aws_clock_skew_ms: -5,
-            ..FaultsConfig::default()
-        }
-    );
+    assert_eq!(sim.faults().get(), FaultsConfig { imds_throttle: true, aws_clock_skew_ms: -5, ..FaultsConfig::default() });
     // POST still replaces everything.
-    send(
-        c.post(format!("{base}/_sim/faults"))
-            .body(r#"{"imds_down":true}"#),
-    )
-    .await;
-    assert_eq!(
-        sim.faults().get(),
-        FaultsConfig {
-            imds_down: true,
-            ..FaultsConfig::default()
-        }
-    );
+    send(c.post(format!("{base}/_sim/faults")).body(r#"{"imds_down":true}"#)).await;
+    assert_eq!(sim.faults().get(), FaultsConfig { imds_down: true, ..FaultsConfig::default() });
     let r = send(c.delete(format!("{base}/_sim/faults"))).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, POST, PATCH"));

@@ -15,28 +15,17 @@ async fn token_put_ttl_and_401_paths() {
     let base = sim.base_url();
     let c = client();
 
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "21600"),
-    )
-    .await;
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "21600")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 56);
-    assert_eq!(
-        r.header("x-aws-ec2-metadata-token-ttl-seconds"),
-        Some("21600")
-    );
+    assert_eq!(r.header("x-aws-ec2-metadata-token-ttl-seconds"), Some("21600"));
     assert_eq!(r.header("server"), Some("EC2ws"));
     let date = r.header("date").expect("Date header");
     assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
     let token = r.body;
 
     for bad in ["0", "21601", "-1", "abc", "1.5", "+60", ""] {
-        let r = send(
-            c.put(format!("{base}/latest/api/token"))
-                .header("X-aws-ec2-metadata-token-ttl-seconds", bad),
-        )
-        .await;
+        let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", bad)).await;
         assert_eq!(r.status, 400, "ttl {bad:?}");
     }
     let r = send(c.put(format!("{base}/latest/api/token"))).await;
@@ -60,30 +49,15 @@ async fn token_put_ttl_and_401_paths() {
     let r = imds_get(&c, &base, &token, CREDS).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, "freshcreds-demo-role");
-    let r = imds_get(
-        &c,
-        &base,
-        &token,
-        "/latest/meta-data/iam/security-credentials",
-    )
-    .await;
+    let r = imds_get(&c, &base, &token, "/latest/meta-data/iam/security-credentials").await;
     assert_eq!((r.status, r.body.as_str()), (200, "freshcreds-demo-role"));
     let r = imds_get(&c, &base, &token, &format!("{CREDS}some-other-role")).await;
     assert_eq!(r.status, 404);
     let r = imds_get(&c, &base, &token, "/latest/meta-data/nope").await;
     assert_eq!(r.status, 404);
-    let r = send(
-        c.get(format!("{base}{CREDS}"))
-            .header("X-aws-ec2-metadata-token", &token)
-            .header("X-Forwarded-For", "127.0.0.1"),
-    )
-    .await;
+    let r = send(c.get(format!("{base}{CREDS}")).header("X-aws-ec2-metadata-token", &token).header("X-Forwarded-For", "127.0.0.1")).await;
     assert_eq!(r.status, 403);
-    let r = send(
-        c.post(format!("{base}{CREDS}"))
-            .header("X-aws-ec2-metadata-token", &token),
-    )
-    .await;
+    let r = send(c.post(format!("{base}{CREDS}")).header("X-aws-ec2-metadata-token", &token)).await;
     assert_eq!(r.status, 405);
     let r = imds_get(&c, &base, &token, "/latest/meta-data/instance-id").await;
     assert_eq!(r.body, "i-0123456789abcdef0");
@@ -98,11 +72,7 @@ async fn token_put_ttl_and_401_paths() {
 #[tokio::test]
 async fn token_expires_on_sim_clock() {
     // 1 real ms = 3.6 sim s, so a 1 s token is dead almost at once, a 6 h token lives ~6 real s.
-    let sim = start(SimConfig {
-        time_scale: 3600.0,
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = start(SimConfig { time_scale: 3600.0, ..SimConfig::default() }).await;
     let base = sim.base_url();
     let c = client();
     let short = imds_token(&c, &base, 1).await;
@@ -130,60 +100,35 @@ async fn credentials_document_and_lazy_rotation() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("server"), Some("EC2ws"));
     let v = r.json();
-    let keys: Vec<&str> = v
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let mut expected = vec![
-        "AccessKeyId",
-        "Code",
-        "Expiration",
-        "LastUpdated",
-        "SecretAccessKey",
-        "Token",
-        "Type",
-    ];
+    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut expected = vec!["AccessKeyId", "Code", "Expiration", "LastUpdated", "SecretAccessKey", "Token", "Type"];
     expected.sort();
     assert_eq!(keys, expected);
     assert_eq!(v["Code"], "Success");
     assert_eq!(v["Type"], "AWS-HMAC");
     let akid1 = v["AccessKeyId"].as_str().expect("akid").to_string();
     assert!(akid1.starts_with("ASIA") && akid1.len() == 20);
-    assert!(akid1
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    assert!(akid1.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     assert_eq!(v["SecretAccessKey"].as_str().expect("secret").len(), 40);
     assert!(v["Token"].as_str().expect("token").len() >= 250);
     let issued = parse_time(&v, "LastUpdated");
     let expires = parse_time(&v, "Expiration");
     let lifetime = expires - issued;
-    assert!(
-        (3599..=3601).contains(&lifetime.whole_seconds()),
-        "{lifetime}"
-    );
+    assert!((3599..=3601).contains(&lifetime.whole_seconds()), "{lifetime}");
     let origin = OffsetDateTime::from(sim.clock_origin());
     assert!((issued - origin).whole_seconds().abs() <= 1);
 
     // Still the same generation well before the rotation point.
-    let v = imds_get(&c, &base, &token, &format!("{CREDS}freshcreds-demo-role"))
-        .await
-        .json();
+    let v = imds_get(&c, &base, &token, &format!("{CREDS}freshcreds-demo-role")).await.json();
     assert_eq!(v["AccessKeyId"], akid1.as_str());
 
     // Past expiration - rotate_before: the next request gets generation 2.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let v = imds_get(&c, &base, &token, &format!("{CREDS}freshcreds-demo-role"))
-        .await
-        .json();
+    let v = imds_get(&c, &base, &token, &format!("{CREDS}freshcreds-demo-role")).await.json();
     let akid2 = v["AccessKeyId"].as_str().expect("akid").to_string();
     assert_ne!(akid2, akid1);
     let issued2 = parse_time(&v, "LastUpdated");
-    assert!(
-        issued2 - issued >= time::Duration::minutes(40),
-        "{issued2} vs {issued}"
-    );
+    assert!(issued2 - issued >= time::Duration::minutes(40), "{issued2} vs {issued}");
     assert_eq!(sim.current_credentials().access_key_id, akid2);
     assert_eq!(sim.current_credentials().generation, 2);
 
@@ -206,11 +151,7 @@ async fn faults_status_delay_and_bad_body() {
     let creds_url = format!("{CREDS}freshcreds-demo-role");
 
     sim.faults().set_imds_status_override(Some(500));
-    let r = send(
-        c.put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "60"),
-    )
-    .await;
+    let r = send(c.put(format!("{base}/latest/api/token")).header("X-aws-ec2-metadata-token-ttl-seconds", "60")).await;
     assert_eq!(r.status, 500);
     assert_eq!(imds_get(&c, &base, &token, &creds_url).await.status, 500);
     sim.faults().set_imds_status_override(Some(429));
@@ -218,18 +159,13 @@ async fn faults_status_delay_and_bad_body() {
     sim.faults().set_imds_status_override(None);
     assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 200);
 
-    sim.faults()
-        .set_credentials_body_override(Some("{\"Code\":\"Success\",".to_string()));
+    sim.faults().set_credentials_body_override(Some("{\"Code\":\"Success\",".to_string()));
     let r = imds_get(&c, &base, &token, &creds_url).await;
     assert_eq!((r.status, r.body.as_str()), (200, "{\"Code\":\"Success\","));
     sim.faults().set_credentials_body_override(None);
     sim.faults().set_credentials_status_override(Some(503));
     assert_eq!(imds_get(&c, &base, &token, &creds_url).await.status, 503);
-    assert_eq!(
-        imds_get(&c, &base, &token, CREDS).await.status,
-        200,
-        "only credentials are affected"
-    );
+    assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 200, "only credentials are affected");
     sim.faults().clear();
     assert_eq!(imds_get(&c, &base, &token, &creds_url).await.status, 200);
 

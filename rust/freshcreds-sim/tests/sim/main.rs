@@ -20,10 +20,7 @@ use freshcreds_sim::{SimConfig, Simulator};
 pub async fn start(cfg: SimConfig) -> Simulator {
     let sim = Simulator::start(cfg).await.expect("simulator starts");
     assert!(sim.addr().ip().is_loopback());
-    assert_eq!(
-        sim.base_url(),
-        format!("http://127.0.0.1:{}", sim.addr().port())
-    );
+    assert_eq!(sim.base_url(), format!("http://127.0.0.1:{}", sim.addr().port()));
     sim
 }
 

@@ -20,11 +20,7 @@ async fn wait_applied(c: &reqwest::Client, base: &str, n: usize, within: Duratio
         if s.steps_applied >= n {
             return s;
         }
-        assert!(
-            Instant::now() < deadline,
-            "only {} steps applied: {s:?}",
-            s.steps_applied
-        );
+        assert!(Instant::now() < deadline, "only {} steps applied: {s:?}", s.steps_applied);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -62,21 +58,14 @@ async fn script_steps_fire_in_order_on_the_compressed_clock() {
     }
 
     let done = wait_applied(&c, &base, 4, Duration::from_secs(20)).await;
-    assert!(
-        t0.elapsed() >= Duration::from_millis(1800),
-        "1080 sim s = 1.8 real s"
-    );
+    assert!(t0.elapsed() >= Duration::from_millis(1800), "1080 sim s = 1.8 real s");
     assert!(!done.running && !done.cancelled);
     assert_eq!(done.next_at_sim_secs, None);
     let mut prev = 0.0;
     for (i, step) in done.steps.iter().enumerate() {
         let at = step.applied_at_sim_secs.expect("applied");
         assert!(step.applied);
-        assert!(
-            at >= step.at_sim_secs,
-            "step {i} early: {at} < {}",
-            step.at_sim_secs
-        );
+        assert!(at >= step.at_sim_secs, "step {i} early: {at} < {}", step.at_sim_secs);
         assert!(at >= prev, "step {i} out of order");
         prev = at;
     }
@@ -84,20 +73,11 @@ async fn script_steps_fire_in_order_on_the_compressed_clock() {
     assert!(done.elapsed_sim_secs.expect("started") >= 1080.0);
 
     // The net effect of all four steps.
-    assert_eq!(
-        sim.faults().get(),
-        FaultsConfig {
-            aws_clock_skew_ms: -600_000,
-            imds_down: true,
-            ..FaultsConfig::default()
-        }
-    );
+    assert_eq!(sim.faults().get(), FaultsConfig { aws_clock_skew_ms: -600_000, imds_down: true, ..FaultsConfig::default() });
     let stats = sim.stats();
     assert_eq!((stats.generation, stats.rotations), (3, 2));
     sim.faults().clear();
-    let r = StsCall::get_caller_identity(sim.addr().port(), &first, &now_amz_date())
-        .send(&c, &base)
-        .await;
+    let r = StsCall::get_caller_identity(sim.addr().port(), &first, &now_amz_date()).send(&c, &base).await;
     assert_eq!(r.code(), "ExpiredToken", "generation 1 was revoked");
     assert_eq!(sim.stats().sts_revoked_rejections, 1);
 }
@@ -112,17 +92,10 @@ async fn script_replace_cancel_and_validation() {
         steps: vec![
             ScriptStep {
                 at_sim_secs: 0.0,
-                faults: Some(FaultsPatch {
-                    imds_delay_ms: Some(Some(3)),
-                    ..FaultsPatch::default()
-                }),
+                faults: Some(FaultsPatch { imds_delay_ms: Some(Some(3)), ..FaultsPatch::default() }),
                 ..ScriptStep::default()
             },
-            ScriptStep {
-                at_sim_secs: 1_000_000.0,
-                revoke: true,
-                ..ScriptStep::default()
-            },
+            ScriptStep { at_sim_secs: 1_000_000.0, revoke: true, ..ScriptStep::default() },
         ],
     })
     .expect("valid script");
@@ -147,14 +120,7 @@ async fn script_replace_cancel_and_validation() {
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
         assert!(r.json()["error"].is_string());
     }
-    assert!(sim
-        .run_script(Script {
-            steps: vec![ScriptStep {
-                at_sim_secs: f64::NAN,
-                ..ScriptStep::default()
-            }],
-        })
-        .is_err());
+    assert!(sim.run_script(Script { steps: vec![ScriptStep { at_sim_secs: f64::NAN, ..ScriptStep::default() }] }).is_err());
     let s = sim.script_status();
     assert!(s.running && s.steps_total == 2);
 
@@ -167,11 +133,7 @@ async fn script_replace_cancel_and_validation() {
     assert_eq!(sim.faults().imds_delay_ms(), 3);
 
     // A new script replaces the old one; its times count from its own start.
-    let r = send(
-        c.post(format!("{base}/_sim/script"))
-            .body(r#"{"steps":[{"at_sim_secs":60,"faults":{"imds_delay_ms":null}}]}"#),
-    )
-    .await;
+    let r = send(c.post(format!("{base}/_sim/script")).body(r#"{"steps":[{"at_sim_secs":60,"faults":{"imds_delay_ms":null}}]}"#)).await;
     assert_eq!(r.status, 200);
     let s = wait_applied(&c, &base, 1, Duration::from_secs(5)).await;
     assert!(!s.cancelled && !s.running);
@@ -180,14 +142,7 @@ async fn script_replace_cancel_and_validation() {
     assert_eq!(sim.stats().generation, 1, "the far revoke never ran");
 
     // Posting an empty body (no steps) just stops whatever runs.
-    sim.run_script(Script {
-        steps: vec![ScriptStep {
-            at_sim_secs: 1e6,
-            rotate: true,
-            ..ScriptStep::default()
-        }],
-    })
-    .expect("valid");
+    sim.run_script(Script { steps: vec![ScriptStep { at_sim_secs: 1e6, rotate: true, ..ScriptStep::default() }] }).expect("valid");
     assert!(sim.script_status().running);
     let r = send(c.post(format!("{base}/_sim/script")).body("")).await;
     assert_eq!(r.status, 200);
@@ -200,14 +155,7 @@ async fn script_replace_cancel_and_validation() {
 #[tokio::test]
 async fn dropping_the_simulator_stops_its_script() {
     let sim = start_default().await;
-    sim.run_script(Script {
-        steps: vec![ScriptStep {
-            at_sim_secs: 0.2,
-            rotate: true,
-            ..ScriptStep::default()
-        }],
-    })
-    .expect("valid");
+    sim.run_script(Script { steps: vec![ScriptStep { at_sim_secs: 0.2, rotate: true, ..ScriptStep::default() }] }).expect("valid");
     let addr = sim.addr();
     drop(sim);
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -11,12 +11,7 @@ fn port(sim: &freshcreds_sim::Simulator) -> u16 {
     sim.addr().port()
 }
 
-async fn get_role_credentials(
-    c: &reqwest::Client,
-    base: &str,
-    query: &str,
-    token: Option<&str>,
-) -> Reply {
+async fn get_role_credentials(c: &reqwest::Client, base: &str, query: &str, token: Option<&str>) -> Reply {
     let mut req = c.get(format!("{base}/federation/credentials?{query}"));
     if let Some(t) = token {
         req = req.header(TOKEN_HEADER, t);
@@ -27,21 +22,10 @@ async fn get_role_credentials(
 fn creds_of(r: &Reply) -> (Creds, i64) {
     let v = r.json();
     let rc = &v["roleCredentials"];
-    let s = |k: &str| {
-        rc[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("{k} missing in {v}"))
-            .to_string()
-    };
+    let s = |k: &str| rc[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}")).to_string();
     (
-        Creds {
-            akid: s("accessKeyId"),
-            secret: s("secretAccessKey"),
-            token: s("sessionToken"),
-        },
-        rc["expiration"]
-            .as_i64()
-            .expect("expiration in epoch millis"),
+        Creds { akid: s("accessKeyId"), secret: s("secretAccessKey"), token: s("sessionToken") },
+        rc["expiration"].as_i64().expect("expiration in epoch millis"),
     )
 }
 
@@ -49,13 +33,7 @@ fn creds_of(r: &Reply) -> (Creds, i64) {
 async fn role_credentials_are_issued_and_accepted_by_sts() {
     let sim = start_default().await;
     let (base, c) = (sim.base_url(), client());
-    let r = get_role_credentials(
-        &c,
-        &base,
-        "role_name=ReadOnly&account_id=111122223333",
-        Some("aoa-sim-access-token"),
-    )
-    .await;
+    let r = get_role_credentials(&c, &base, "role_name=ReadOnly&account_id=111122223333", Some("aoa-sim-access-token")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let v = r.json();
@@ -64,44 +42,24 @@ async fn role_credentials_are_issued_and_accepted_by_sts() {
     let (creds, expiration) = creds_of(&r);
     assert!(creds.akid.starts_with("ASIA") && creds.akid.len() == 20);
     let expected = epoch_millis(sim.sim_now()) + 3600 * 1000;
-    assert!(
-        (expiration - expected).abs() < 5_000,
-        "{expiration} vs {expected}"
-    );
+    assert!((expiration - expected).abs() < 5_000, "{expiration} vs {expected}");
 
     let r = caller_identity(&c, &base, port(&sim), &creds).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let arn = between(&r.body, "<Arn>", "</Arn>").expect("Arn");
     let prefix = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReadOnly_";
-    assert!(
-        arn.starts_with(prefix) && arn.ends_with("/sim-sso-user"),
-        "{arn}"
-    );
+    assert!(arn.starts_with(prefix) && arn.ends_with("/sim-sso-user"), "{arn}");
     let hash = &arn[prefix.len()..arn.len() - "/sim-sso-user".len()];
-    assert!(
-        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{hash}"
-    );
-    assert_eq!(
-        between(&r.body, "<Account>", "</Account>").as_deref(),
-        Some("111122223333")
-    );
+    assert!(hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+    assert_eq!(between(&r.body, "<Account>", "</Account>").as_deref(), Some("111122223333"));
 
     // Each call issues a new session; percent-encoded parameters are decoded.
-    let r = get_role_credentials(
-        &c,
-        &base,
-        "account_id=111122223333&role_name=Power%2BUser",
-        Some("t"),
-    )
-    .await;
+    let r = get_role_credentials(&c, &base, "account_id=111122223333&role_name=Power%2BUser", Some("t")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let (second, _) = creds_of(&r);
     assert_ne!(second.akid, creds.akid);
     let r = caller_identity(&c, &base, port(&sim), &second).await;
-    assert!(between(&r.body, "<Arn>", "</Arn>")
-        .expect("Arn")
-        .contains("/AWSReservedSSO_Power+User_"));
+    assert!(between(&r.body, "<Arn>", "</Arn>").expect("Arn").contains("/AWSReservedSSO_Power+User_"));
 
     let s = sim.stats();
     assert_eq!((s.sso_gets, s.sso_unauthorized, s.sts_ok), (2, 0, 2));
@@ -123,26 +81,14 @@ async fn unauthorized_and_bad_requests() {
     unauthorized(&get_role_credentials(&c, &base, q, Some("")).await);
 
     // A configured access token must match.
-    let r = send(
-        c.patch(format!("{base}/_sim/config"))
-            .body(r#"{"sso_access_token":"the-token"}"#),
-    )
-    .await;
+    let r = send(c.patch(format!("{base}/_sim/config")).body(r#"{"sso_access_token":"the-token"}"#)).await;
     assert_eq!(r.status, 200);
     unauthorized(&get_role_credentials(&c, &base, q, Some("another")).await);
-    assert_eq!(
-        get_role_credentials(&c, &base, q, Some("the-token"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(get_role_credentials(&c, &base, q, Some("the-token")).await.status, 200);
 
     let bad_request = |r: &Reply| {
         assert_eq!(r.status, 400, "{}", r.body);
-        assert_eq!(
-            r.header("x-amzn-errortype"),
-            Some("InvalidRequestException")
-        );
+        assert_eq!(r.header("x-amzn-errortype"), Some("InvalidRequestException"));
     };
     for query in [
         "role_name=ReadOnly",
@@ -154,17 +100,9 @@ async fn unauthorized_and_bad_requests() {
     ] {
         bad_request(&get_role_credentials(&c, &base, query, Some("the-token")).await);
     }
-    let r = send(
-        c.post(format!("{base}/federation/credentials?{q}"))
-            .header(TOKEN_HEADER, "the-token"),
-    )
-    .await;
+    let r = send(c.post(format!("{base}/federation/credentials?{q}")).header(TOKEN_HEADER, "the-token")).await;
     assert_eq!(r.status, 405);
-    let r = send(
-        c.get(format!("{base}/federation/other"))
-            .header(TOKEN_HEADER, "the-token"),
-    )
-    .await;
+    let r = send(c.get(format!("{base}/federation/other")).header(TOKEN_HEADER, "the-token")).await;
     assert_eq!(r.status, 404);
 
     let s = sim.stats();
@@ -178,10 +116,7 @@ async fn role_credentials_expire_on_the_compressed_clock() {
     let (base, c) = (sim.base_url(), client());
     let r = get_role_credentials(&c, &base, "role_name=R&account_id=123456789012", Some("t")).await;
     let (creds, _) = creds_of(&r);
-    assert_eq!(
-        caller_identity(&c, &base, port(&sim), &creds).await.status,
-        200
-    );
+    assert_eq!(caller_identity(&c, &base, port(&sim), &creds).await.status, 200);
     tokio::time::sleep(Duration::from_millis(2300)).await;
     let r = caller_identity(&c, &base, port(&sim), &creds).await;
     assert_eq!((r.status, r.code().as_str()), (403, "ExpiredToken"));
@@ -216,15 +151,10 @@ async fn garbage_on_the_new_routes_is_answered() {
         ),
     ];
     for (request, status_line) in cases {
-        let mut s = tokio::net::TcpStream::connect(sim.addr())
-            .await
-            .expect("connect");
+        let mut s = tokio::net::TcpStream::connect(sim.addr()).await.expect("connect");
         s.write_all(request).await.expect("write");
         let mut out = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
-            .await
-            .expect("answered")
-            .ok();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await.expect("answered").ok();
         let text = String::from_utf8_lossy(&out);
         assert!(text.starts_with(status_line), "{status_line}: {text}");
     }
