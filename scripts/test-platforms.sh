@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds every platform's library and tests each one here, natively or under emulation:
+#
+#   linux-x86_64         JVM smoke: this machine's JVM loads the glibc-2.17 library from the jar
+#   linux-aarch_64       JVM smoke: Debian's arm64 JVM under qemu-user loads it from the jar, takes
+#                        credentials from the simulator and signs STS calls the simulator verifies
+#   linux-x86_64-musl    C ABI end-to-end test built with musl-gcc            (scripts/test-c-abi.sh)
+#   linux-aarch_64-musl  C ABI end-to-end test under qemu-aarch64             (scripts/test-c-abi.sh)
+#   windows-x86_64       C ABI end-to-end test built with mingw, run by wine  (scripts/test-c-abi.sh)
+#   all glibc libraries  no symbol version above GLIBC_2.17                   (scripts/check-natives.py)
+#   the jars             the all-platform jar <= 10 MiB, each classifier jar has its one library
+#
+# Usage: scripts/test-platforms.sh            the whole matrix (about 15-20 minutes on 2 cores)
+#        scripts/test-platforms.sh --smoke    what .ci/run runs: the aarch64 library, its symbol
+#                                             check and the arm64 JVM smoke
+# The simulator runs on 127.0.0.1 only; nothing here talks to any other address.
+# Ends with one line 'platforms: N passed, N failed'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=full
+[ "${1:-}" = "--smoke" ] && mode=smoke
+. scripts/ensure-tools.sh
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+export DEBIAN_FRONTEND=noninteractive
+arm64_java=/usr/lib/jvm/java-17-openjdk-arm64/bin/java
+if ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -x "$arm64_java" ]; then
+  echo "test-platforms: installing qemu-user and Debian's arm64 JVM (openjdk-17-jre-headless:arm64)" >&2
+  as_root dpkg --add-architecture arm64
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq qemu-user "openjdk-17-jre-headless:arm64" >/dev/null
+fi
+
+passed=0
+failed=0
+results=()
+record() { # name status seconds
+  if [ "$2" = 0 ]; then passed=$((passed + 1)); results+=("ok      $1 ($3 s)"); else failed=$((failed + 1)); results+=("FAILED  $1 ($3 s)"); fi
+}
+
+natives=build/natives
+if [ "$mode" = smoke ]; then
+  keys=(linux-aarch_64)
+  c_targets=()
+else
+  keys=(linux-x86_64 linux-aarch_64 linux-x86_64-musl linux-aarch_64-musl windows-x86_64)
+  c_targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu)
+fi
+t0=$(date +%s)
+build_args=("${keys[@]}")
+[ "$mode" = full ] && build_args=(--c-abi "${keys[@]}")
+rm -rf "$natives"
+if bash scripts/build-natives.sh "${build_args[@]}"; then s=0; else s=$?; fi
+record "build and check the libraries (${keys[*]})" "$s" $(( $(date +%s) - t0 ))
+[ "$s" = 0 ] || { printf '%s\n' "${results[@]}"; echo "platforms: $passed passed, $failed failed"; exit 1; }
+
+# The jars: gradle packs build/natives plus the host library.
+t0=$(date +%s)
+gradle --no-daemon --console=plain -q jar platformClasses
+version=$(sed -n "s/^version = '\(.*\)'/\1/p" build.gradle)
+all_jar=build/libs/freshcreds-$version.jar
+s=0
+jar_bytes=$(stat -c %s "$all_jar")
+echo "test-platforms: $all_jar is $(python3 -c "print(f'{$jar_bytes/1048576:.2f}')") MiB"
+if [ "$jar_bytes" -gt $((10 * 1024 * 1024)) ]; then echo "test-platforms: the all-platform jar is over 10 MiB" >&2; s=1; fi
+for key in "${keys[@]}"; do
+  cjar=build/libs/freshcreds-$version-$key.jar
+  if [ ! -f "$cjar" ]; then echo "test-platforms: $cjar is missing" >&2; s=1; continue; fi
+  listed=$(unzip -Z1 "$cjar" | grep '^native/.*[^/]$' | sort | tr '\n' ' ')
+  echo "test-platforms: $cjar ($(stat -c %s "$cjar") bytes): $listed"
+  if unzip -Z1 "$cjar" | grep '^native/' | grep -v "^native/$key/" | grep -q '[^/]$'; then
+    echo "test-platforms: $cjar carries another platform's library" >&2; s=1
+  fi
+done
+record "jars: all-platform <= 10 MiB, one library per classifier jar" "$s" $(( $(date +%s) - t0 ))
+
+# The simulator, x86_64, on 127.0.0.1; every JVM and C test below talks to it.
+sim_dir=$(mktemp -d)
+mkfifo "$sim_dir/stdin"
+cargo build --release -q -p freshcreds-sim
+target/release/freshcreds-sim --port 0 < "$sim_dir/stdin" > "$sim_dir/out" 2> "$sim_dir/err" &
+sim_pid=$!
+exec 9> "$sim_dir/stdin"   # the simulator exits when this closes
+trap 'exec 9>&-; kill $sim_pid 2>/dev/null || true; rm -rf "$sim_dir"' EXIT
+for _ in $(seq 100); do grep -q listening "$sim_dir/out" 2>/dev/null && break; sleep 0.1; done
+endpoint=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$sim_dir/out")
+echo "test-platforms: simulator at $endpoint"
+
+jvm_smoke() { # key java-launcher calls
+  local t0 s
+  t0=$(date +%s)
+  if gradle --no-daemon --console=plain -q platformSmoke -Pplatform.java="$2" -Pplatform.endpoint="$endpoint" \
+      -Pplatform.key="$1" -Pplatform.calls="$3"; then s=0; else s=$?; fi
+  record "JVM smoke $1 ($2)" "$s" $(( $(date +%s) - t0 ))
+}
+
+launcher=build/platform-smoke/java-arm64-qemu.sh
+mkdir -p build/platform-smoke
+cat > "$launcher" <<EOF
+#!/bin/sh
+# Debian's arm64 JVM under qemu-user (multiarch puts its loader and libraries where qemu finds them).
+exec qemu-aarch64 $arm64_java "\$@"
+EOF
+chmod +x "$launcher"
+jvm_smoke linux-aarch_64 "$PWD/$launcher" 3
+if [ "$mode" = full ]; then
+  jvm_smoke linux-x86_64 "$(command -v java)" 3
+  for target in "${c_targets[@]}"; do
+    t0=$(date +%s)
+    if FRESHCREDS_NATIVES_DIR="$PWD/$natives" FRESHCREDS_SIM_ENDPOINT="$endpoint" bash scripts/test-c-abi.sh "$target"; then s=0; else s=$?; fi
+    record "C ABI $target" "$s" $(( $(date +%s) - t0 ))
+  done
+fi
+
+printf '%s\n' "${results[@]}"
+echo "platforms: $passed passed, $failed failed"
+[ "$failed" = 0 ]
