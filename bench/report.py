@@ -4,8 +4,12 @@
 usage: report.py RESULTS.json BENCHMARKS.md CHART.png
 """
 import json
+import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import platform_sizes  # noqa: E402
 
 import matplotlib
 matplotlib.use("Agg")
@@ -181,6 +185,9 @@ def main():
             for p in med:
                 md.append("| %s | %.1f MiB | %d | %d |" % (NAMES[p], med[p]["rss"] / 1024.0, med[p]["os_threads"], med[p]["java_threads"]))
             md.append("")
+    platforms = platform_sizes.render()
+    if platforms:
+        md.append(platforms)
 
     # ---------------------------------------------------------------- targets
     md.append("## Targets\n")

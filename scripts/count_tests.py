@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Prints one line 'N passed, N failed' for the whole run: cargo's 'test result:' lines from the
-log, plus the JUnit XML reports Gradle wrote."""
+log, the JUnit XML reports Gradle wrote, and the 'platforms: N passed, N failed' line of
+scripts/test-platforms.sh when its log is given as a third argument."""
 import glob
 import re
 import sys
 import xml.etree.ElementTree as ET
 
 log_path, reports_dir = sys.argv[1], sys.argv[2]
+platform_logs = sys.argv[3:]
 passed = failed = skipped = 0
 with open(log_path, errors="replace") as log:
     for line in log:
@@ -23,4 +25,19 @@ for report in glob.glob(f"{reports_dir}/**/TEST-*.xml", recursive=True):
     passed += tests - bad - skip
     failed += bad
     skipped += skip
+for platform_log in platform_logs:
+    summary = None
+    try:
+        with open(platform_log, errors="replace") as log:
+            for line in log:
+                m = re.match(r"platforms: (\d+) passed, (\d+) failed", line)
+                if m:
+                    summary = (int(m.group(1)), int(m.group(2)))
+    except OSError:
+        pass
+    if summary is None:
+        failed += 1  # the platform script died before its summary
+    else:
+        passed += summary[0]
+        failed += summary[1]
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
