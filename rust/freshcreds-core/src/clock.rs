@@ -122,23 +122,50 @@ pub struct CompressedClock {
     scale: f64,
 }
 
+/// The fastest [`CompressedClock`]: a million times real time (a year in 32 s) is already far past
+/// what the simulator and the demo use (600); more only makes `Duration` and `SystemTime`
+/// arithmetic overflow.
+pub const MAX_CLOCK_SCALE: f64 = 1e6;
+
+/// How far a clock reading saturates to when the exact time is past what `SystemTime` can hold
+/// (about 10,000 years: representable on every platform, and later than any credential expiry).
+const FAR_FUTURE: Duration = Duration::from_secs(10_000 * 365 * 24 * 3600);
+
 impl CompressedClock {
-    /// `scale` must be finite and at least 1.
+    /// `scale` must be finite and from 1 to [`MAX_CLOCK_SCALE`]; `None` otherwise.
     pub fn new(origin: SystemTime, scale: f64) -> Option<Self> {
-        (scale.is_finite() && scale >= 1.0).then_some(Self { origin, scale })
+        (scale.is_finite() && (1.0..=MAX_CLOCK_SCALE).contains(&scale)).then_some(Self { origin, scale })
     }
+
+    /// `elapsed * scale`, saturated at `Duration::MAX` instead of panicking.
+    fn scaled(&self, elapsed: Duration) -> Duration {
+        Duration::try_from_secs_f64(elapsed.as_secs_f64() * self.scale).unwrap_or(Duration::MAX)
+    }
+}
+
+/// `time + by`, saturating near the end of what `SystemTime` holds instead of panicking.
+fn saturating_add(time: SystemTime, by: Duration) -> SystemTime {
+    time.checked_add(by).or_else(|| time.checked_add(FAR_FUTURE)).unwrap_or(time)
+}
+
+/// `time - by`, saturating the same way towards the past.
+fn saturating_sub(time: SystemTime, by: Duration) -> SystemTime {
+    time.checked_sub(by).or_else(|| time.checked_sub(FAR_FUTURE)).unwrap_or(time)
 }
 
 impl Clock for CompressedClock {
     fn now(&self) -> SystemTime {
         let real = SystemClock.now();
+        // The scale is bounded, but the origin is any time a caller passed: an origin decades
+        // away, times a large scale, can still pass the end of `SystemTime` on some platforms.
         match real.duration_since(self.origin) {
-            Ok(elapsed) => self.origin + elapsed.mul_f64(self.scale),
-            Err(before) => self.origin - before.duration().mul_f64(self.scale),
+            Ok(elapsed) => saturating_add(self.origin, self.scaled(elapsed)),
+            Err(before) => saturating_sub(self.origin, self.scaled(before.duration())),
         }
     }
 
     fn real_duration(&self, clock_time: Duration) -> Duration {
+        // scale >= 1, so this only shrinks: no overflow.
         clock_time.div_f64(self.scale)
     }
 }
@@ -162,5 +189,26 @@ mod tests {
         assert_eq!(clock.real_duration(Duration::from_secs(600)), Duration::from_secs(1));
         assert!(CompressedClock::new(SystemClock.now(), 0.5).is_none());
         assert!(CompressedClock::new(SystemClock.now(), f64::NAN).is_none());
+    }
+
+    #[test]
+    fn absurd_scales_are_refused_and_extreme_ones_never_panic() {
+        let now = SystemClock.now();
+        for scale in [1e300, 1e6 + 1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.0, -1.0, -600.0, f64::MIN_POSITIVE] {
+            assert!(CompressedClock::new(now, scale).is_none(), "scale {scale} must be refused");
+        }
+        // The largest accepted scale, with origins far from now in both directions: readings
+        // saturate instead of panicking, and stay ordered.
+        let years = |n: u64| Duration::from_secs(n * 365 * 24 * 3600);
+        // A million years before the epoch: elapsed time times the scale overflows `Duration`.
+        for origin in [SystemTime::UNIX_EPOCH, now, now + years(400), SystemTime::UNIX_EPOCH - years(1_000_000)] {
+            let clock = CompressedClock::new(origin, MAX_CLOCK_SCALE).expect("the largest scale is accepted");
+            let first = clock.now();
+            let second = clock.now();
+            assert!(second >= first);
+            assert_eq!(clock.real_duration(Duration::from_secs(1_000_000)), Duration::from_secs(1));
+        }
+        assert_eq!(saturating_add(now, Duration::MAX), now + FAR_FUTURE);
+        assert!(saturating_sub(now, Duration::MAX) <= now);
     }
 }

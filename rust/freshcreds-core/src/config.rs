@@ -17,10 +17,13 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::clock::MAX_CLOCK_SCALE;
 use crate::error::CredentialsError;
 use crate::sources::chain::{SourceKind, SystemProperties};
+use crate::sources::static_keys::RedactedSystemProperties;
 
-#[derive(Debug, Clone, Default)]
+/// `Debug` is written by hand: the system properties carry a secret key and a session token.
+#[derive(Clone, Default)]
 pub struct AgentOptions {
     pub endpoint: Option<String>,
     pub role_name: Option<String>,
@@ -34,6 +37,36 @@ pub struct AgentOptions {
     pub sources: Option<Vec<SourceKind>>,
     /// Java system properties `aws.accessKeyId`, `aws.secretKey`, `aws.sessionToken`.
     pub system_properties: SystemProperties,
+}
+
+impl std::fmt::Debug for AgentOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured so that a new field cannot be forgotten here (or printed unredacted by default).
+        let Self {
+            endpoint,
+            role_name,
+            advisory_window,
+            attempt_timeout,
+            max_attempts,
+            token_ttl,
+            imds_disabled,
+            compressed_clock,
+            sources,
+            system_properties,
+        } = self;
+        f.debug_struct("AgentOptions")
+            .field("endpoint", endpoint)
+            .field("role_name", role_name)
+            .field("advisory_window", advisory_window)
+            .field("attempt_timeout", attempt_timeout)
+            .field("max_attempts", max_attempts)
+            .field("token_ttl", token_ttl)
+            .field("imds_disabled", imds_disabled)
+            .field("compressed_clock", compressed_clock)
+            .field("sources", sources)
+            .field("system_properties", &RedactedSystemProperties(system_properties))
+            .finish()
+    }
 }
 
 const KNOWN_KEYS: &str = "source, systemProperties.accessKeyId, systemProperties.secretAccessKey, systemProperties.sessionToken, endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
@@ -71,14 +104,26 @@ impl AgentOptions {
                 "maxAttempts" => options.max_attempts = Some(u32::try_from(number(key, value)?).unwrap_or(u32::MAX)),
                 "tokenTtlSeconds" => options.token_ttl = Some(Duration::from_secs(number(key, value)?)),
                 "imdsDisabled" => options.imds_disabled = Some(boolean(key, value)?),
-                "clock.originEpochMillis" => origin = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(number(key, value)?)),
-                "clock.scale" => {
-                    scale = Some(value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 1.0).ok_or_else(|| {
+                "clock.originEpochMillis" => {
+                    // Checked: past what `SystemTime` holds (on some platforms), `+` panics.
+                    origin = Some(SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(number(key, value)?)).ok_or_else(|| {
                         CredentialsError::invalid_config(
-                            format!("clock.scale '{value}' is not a number >= 1"),
-                            "Use the simulator's time scale, e.g. 600.",
+                            format!("clock.originEpochMillis '{value}' is past the end of time on this platform"),
+                            "Use the simulator's clock origin in epoch milliseconds (GET /_sim/clock, origin_epoch_millis).",
                         )
                     })?)
+                }
+                "clock.scale" => {
+                    // Bounded here, so the JNI and C bridges (which pass options through this) refuse a
+                    // scale that would make every clock reading overflow.
+                    scale = Some(value.parse::<f64>().ok().filter(|s| s.is_finite() && (1.0..=MAX_CLOCK_SCALE).contains(s)).ok_or_else(
+                        || {
+                            CredentialsError::invalid_config(
+                                format!("clock.scale '{value}' is not a number from 1 to {MAX_CLOCK_SCALE}"),
+                                "Use the simulator's time scale, e.g. 600 (compressed time is for tests and the demo only).",
+                            )
+                        },
+                    )?)
                 }
                 other => {
                     return Err(CredentialsError::invalid_config(
@@ -152,5 +197,46 @@ mod tests {
         let e = AgentOptions::from_pairs(&[("maxAttempts", "three")]).expect_err("bad number");
         assert!(e.to_string().contains("maxAttempts='three'"), "{e}");
         assert!(AgentOptions::from_pairs(&[("clock.scale", "600")]).is_err());
+    }
+
+    #[test]
+    fn clock_scales_that_are_not_finite_not_positive_or_absurd_are_refused() {
+        for scale in ["1e300", "1000001", "inf", "-inf", "NaN", "0", "-600", "0.5", "1e-300", "fast"] {
+            let e = AgentOptions::from_pairs(&[("clock.originEpochMillis", "1000"), ("clock.scale", scale)]).expect_err(scale);
+            let message = e.to_string();
+            assert!(matches!(e, CredentialsError::InvalidConfiguration { .. }), "{scale}: {e:?}");
+            assert!(message.contains(&format!("clock.scale '{scale}'")), "{message}");
+            assert!(message.contains("from 1 to 1000000"), "{message}");
+        }
+        for scale in ["1", "600", "1000000", "1e6"] {
+            let o = AgentOptions::from_pairs(&[("clock.originEpochMillis", "1000"), ("clock.scale", scale)]).expect(scale);
+            let (origin, scale) = o.compressed_clock.expect("set");
+            // Whatever the options accept, the clock accepts and can read without panicking.
+            let clock = crate::clock::CompressedClock::new(origin, scale).expect("accepted by the clock too");
+            let _ = crate::clock::Clock::now(&clock);
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_key_id_but_never_the_secret_or_the_token() {
+        const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLETOKENAAAAAAAAAAAAAAAAAAAAA";
+        let o = AgentOptions::from_pairs(&[
+            ("systemProperties.accessKeyId", "AKIAIOSFODNN7EXAMPLE"),
+            ("systemProperties.secretAccessKey", SECRET),
+            ("systemProperties.sessionToken", TOKEN),
+            ("endpoint", "http://127.0.0.1:1"),
+        ])
+        .expect("valid");
+        for text in [format!("{o:?}"), format!("{o:#?}")] {
+            assert!(text.contains("AKIAIOSFODNN7EXAMPLE"), "the key id is shown: {text}");
+            assert!(text.contains("http://127.0.0.1:1"), "{text}");
+            assert!(text.contains("** redacted **"), "{text}");
+            assert!(!text.contains(SECRET) && !text.contains("wJalrXUtnFEMI"), "the secret leaked: {text}");
+            assert!(!text.contains(TOKEN) && !text.contains("IQoJb3JpZ2lu"), "the token leaked: {text}");
+        }
+        // Unset secrets are shown as unset, not as redacted values.
+        let none = format!("{:?}", AgentOptions::default());
+        assert!(!none.contains("redacted"), "{none}");
     }
 }

@@ -15,6 +15,12 @@
 //! with each other and disagree with the estimate by more than [`JUMP_THRESHOLD_MS`] restart it.
 //! One stray sample still moves nothing.
 //!
+//! Plausibility: a sample that puts AWS more than [`MAX_OFFSET`] (a day) away from this host is
+//! not a clock that is off but a wrong value (a garbage `Date`, a caller passing seconds for
+//! milliseconds): it is ignored and counted ([`SkewEstimate::rejected_samples`]), so the estimate
+//! stays within ±[`MAX_OFFSET`] and all the arithmetic on it stays far from overflow. The
+//! arithmetic saturates anyway, since samples from the bridges are any `i64` a caller passes.
+//!
 //! Wall-clock steps: each sample also notes the boot clock ([`BootClock`], never stepped). When
 //! the wall clock moved more or less than the boot clock between two samples by over
 //! [`STEP_THRESHOLD`], the host clock was stepped (NTP, an administrator): the older samples
@@ -38,6 +44,10 @@ pub const STEP_THRESHOLD: Duration = Duration::from_secs(2);
 pub const JUMP_THRESHOLD_MS: i64 = 30_000;
 /// Consecutive, mutually agreeing outliers that make a jump.
 pub const JUMP_CONFIRMATIONS: usize = 2;
+/// The largest plausible offset either way: a host clock a day off is broken, but may still be
+/// corrected; beyond that, a sample is a wrong value rather than a measurement.
+pub const MAX_OFFSET: Duration = Duration::from_secs(24 * 3600);
+const MAX_OFFSET_MS: i64 = 24 * 3600 * 1000;
 /// A new estimate that moves less than this is not a change worth reporting.
 const CHANGE_THRESHOLD_MS: i64 = 1_000;
 
@@ -55,6 +65,9 @@ pub struct SkewEstimate {
     pub samples: Vec<SkewSample>,
     /// When (host clock) the estimate last moved by a second or more.
     pub last_changed: Option<SystemTime>,
+    /// Samples ignored because their offset was beyond ±[`MAX_OFFSET`] or their times could not
+    /// be combined (see the module docs). Slow or backwards round trips are not counted here.
+    pub rejected_samples: u64,
 }
 
 #[derive(Debug)]
@@ -76,12 +89,25 @@ struct State {
     version: u64,
     /// Consecutive outliers seen since the last sample that agreed with the estimate.
     outliers: Vec<SkewSample>,
+    rejected_samples: u64,
 }
 
+/// `later - earlier` in milliseconds, saturated to ±`i64::MAX` (never `i64::MIN`, so `abs` and
+/// negation stay defined).
 fn millis_between(later: SystemTime, earlier: SystemTime) -> i64 {
     match later.duration_since(earlier) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// `time + offset_ms`, or `None` where the platform's `SystemTime` ends.
+fn offset_time(time: SystemTime, offset_ms: i64) -> Option<SystemTime> {
+    let magnitude = Duration::from_millis(offset_ms.unsigned_abs());
+    if offset_ms >= 0 {
+        time.checked_add(magnitude)
+    } else {
+        time.checked_sub(magnitude)
     }
 }
 
@@ -108,27 +134,53 @@ impl SkewEstimator {
         if round_trip_ms < 0 || round_trip_ms > MAX_RTT.as_millis() as i64 {
             return false;
         }
-        let midpoint = sent + Duration::from_millis(round_trip_ms as u64 / 2);
         // The header is truncated to the second: its true instant is on average half a second later.
-        let offset_ms = millis_between(server_date + Duration::from_millis(500), midpoint);
+        let midpoint = offset_time(sent, round_trip_ms / 2);
+        let stamped = server_date.checked_add(Duration::from_millis(500));
+        let offset_ms = match (stamped, midpoint) {
+            (Some(stamped), Some(midpoint)) => millis_between(stamped, midpoint),
+            _ => i64::MAX,
+        };
+        // `received` is on the host clock and recent: one far from the host's now is as wrong as a
+        // far-off Date, and would otherwise pass for a clock step and restart the estimate.
+        let age_ms = millis_between(self.host_clock.now(), received);
+        if offset_ms.unsigned_abs() > MAX_OFFSET_MS.unsigned_abs() || age_ms.unsigned_abs() > MAX_OFFSET_MS.unsigned_abs() {
+            // Not kept, and not taken as a clock step either: these times are not believed.
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.rejected_samples = state.rejected_samples.saturating_add(1);
+            // Logged at the 1st, 2nd, 4th, 8th... so a caller that keeps passing garbage cannot flood the log.
+            if state.rejected_samples.is_power_of_two() {
+                tracing::warn!(
+                    rejected_samples = state.rejected_samples,
+                    "ignored a clock-skew sample more than a day from this host's clock (a wrong Date or wrong times, \
+                     not a measurement)"
+                );
+            }
+            return false;
+        }
         let boot_now = self.boot_clock.since_boot();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((prev_wall, prev_boot)) = state.last_sample_at {
             let wall_ms = millis_between(received, prev_wall);
             let boot_ms = i64::try_from(boot_now.saturating_sub(prev_boot).as_millis()).unwrap_or(i64::MAX);
-            let step_ms = wall_ms - boot_ms;
-            if step_ms.abs() > STEP_THRESHOLD.as_millis() as i64 {
+            let step_ms = wall_ms.saturating_sub(boot_ms);
+            if step_ms.unsigned_abs() > STEP_THRESHOLD.as_millis() as u64 {
                 tracing::warn!(step_seconds = step_ms as f64 / 1000.0, "this host's clock was stepped; clock-skew estimate restarted");
                 state.samples.clear();
             }
         }
         state.last_sample_at = Some((received, boot_now));
         let sample = SkewSample { offset_ms, round_trip_ms };
-        let is_outlier = !state.samples.is_empty() && (offset_ms - state.offset_ms).abs() > JUMP_THRESHOLD_MS;
+        // Both offsets are within ±MAX_OFFSET_MS; saturating all the same, so no later change to
+        // the bound can bring back an overflow.
+        let is_outlier =
+            !state.samples.is_empty() && offset_ms.saturating_sub(state.offset_ms).unsigned_abs() > JUMP_THRESHOLD_MS.unsigned_abs();
         // An agreeing sample ends a run of outliers; so does an outlier that disagrees with the last
         // one (two stray samples in different directions confirm nothing).
-        let disagrees_with_last_outlier =
-            state.outliers.last().is_some_and(|last| (last.offset_ms - offset_ms).abs() > STEP_THRESHOLD.as_millis() as i64);
+        let disagrees_with_last_outlier = state
+            .outliers
+            .last()
+            .is_some_and(|last| last.offset_ms.saturating_sub(offset_ms).unsigned_abs() > STEP_THRESHOLD.as_millis() as u64);
         if !is_outlier || disagrees_with_last_outlier {
             state.outliers.clear();
         }
@@ -150,24 +202,25 @@ impl SkewEstimator {
         }
         let mut sorted: Vec<i64> = state.samples.iter().map(|s| s.offset_ms).collect();
         sorted.sort_unstable();
-        let median = sorted[(sorted.len() - 1) / 2];
-        if (median - state.offset_ms).abs() >= CHANGE_THRESHOLD_MS || state.last_changed.is_none() {
+        // Never empty: a sample was just pushed or the outliers (at least JUMP_CONFIRMATIONS) taken.
+        let median = sorted.get(sorted.len().saturating_sub(1) / 2).copied().unwrap_or(state.offset_ms);
+        if median.saturating_sub(state.offset_ms).unsigned_abs() >= CHANGE_THRESHOLD_MS.unsigned_abs() || state.last_changed.is_none() {
             state.last_changed = Some(received);
         }
         if median != state.offset_ms || state.samples.len() == 1 {
             state.version += 1;
         }
         state.offset_ms = median;
-        if median.abs() >= WARN_THRESHOLD_MS && !state.warned {
+        if median.unsigned_abs() >= WARN_THRESHOLD_MS.unsigned_abs() && !state.warned {
             state.warned = true;
             tracing::warn!(
                 offset_seconds = median as f64 / 1000.0,
                 "this host's clock is {:.1} s {} AWS time; freshcreds corrects credential expiry and (with its SDK hooks) \
                  request signing, but fix the clock: use Amazon Time Sync Service (169.254.169.123) or another NTP source",
-                median.abs() as f64 / 1000.0,
+                median.unsigned_abs() as f64 / 1000.0,
                 if median > 0 { "behind" } else { "ahead of" },
             );
-        } else if median.abs() < WARN_THRESHOLD_MS / 2 {
+        } else if median.unsigned_abs() < WARN_THRESHOLD_MS.unsigned_abs() / 2 {
             state.warned = false;
         }
         true
@@ -187,7 +240,12 @@ impl SkewEstimator {
 
     pub fn estimate(&self) -> SkewEstimate {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        SkewEstimate { offset_ms: state.offset_ms, samples: state.samples.iter().copied().collect(), last_changed: state.last_changed }
+        SkewEstimate {
+            offset_ms: state.offset_ms,
+            samples: state.samples.iter().copied().collect(),
+            last_changed: state.last_changed,
+            rejected_samples: state.rejected_samples,
+        }
     }
 }
 
@@ -220,12 +278,9 @@ impl SkewCorrectedClock {
 
     fn corrected_base(&self) -> SystemTime {
         let base = self.base.now();
-        let offset = self.skew.offset_ms();
-        if offset >= 0 {
-            base + Duration::from_millis(offset as u64)
-        } else {
-            base - Duration::from_millis(offset.unsigned_abs())
-        }
+        // The offset is within a day; only a base clock at the very end of `SystemTime` (a broken
+        // compressed clock) could overflow, and then the uncorrected time is the best there is.
+        offset_time(base, self.skew.offset_ms()).unwrap_or(base)
     }
 }
 
@@ -245,7 +300,8 @@ impl Clock for SkewCorrectedClock {
                 fresh
             }
         };
-        current.time + boot_now.saturating_sub(current.boot)
+        let elapsed = boot_now.saturating_sub(current.boot);
+        current.time.checked_add(elapsed).unwrap_or(current.time)
     }
 
     fn real_duration(&self, clock_time: Duration) -> Duration {
@@ -330,7 +386,7 @@ mod tests {
         assert!(!e.record(at(0), at(10), at(5)), "the host clock stepped back mid-request");
         assert!(e.estimate().samples.is_empty());
         assert!(!e.record_header(Some("not a date"), at(0), at(0)));
-        assert!(e.record_header(Some("Sun, 06 Nov 1994 08:49:37 GMT"), at(0), at(0)));
+        assert!(e.record_header(Some(&httpdate::fmt_http_date(at(0))), at(0), at(0)));
     }
 
     #[test]

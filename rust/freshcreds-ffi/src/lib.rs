@@ -140,24 +140,67 @@ pub unsafe extern "C" fn freshcreds_agent_get_credentials(
         }
         let agent = with_agents(|agents| agents.get(&agent).cloned()).ok_or(CredentialsError::Closed)?;
         let snapshot = agent.get_blocking()?;
-        let c = &snapshot.credentials;
-        let string = |s: &str| CString::new(s).map(CString::into_raw).map_err(|_| Failure::Argument("credentials contain NUL".into()));
-        let expiration = c
-            .expiration()
-            .and_then(|e| e.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(i64::MIN);
-        *out = FreshcredsCredentials {
-            access_key_id: string(c.access_key_id())?,
-            secret_access_key: string(c.secret_access_key())?,
-            session_token: match c.session_token() {
-                Some(t) => string(t)?,
-                None => std::ptr::null_mut(),
-            },
-            expiration_epoch_millis: expiration,
-            generation: snapshot.generation,
-        };
+        *out = to_c(&snapshot.credentials, snapshot.generation)?;
         Ok(())
+    })
+}
+
+/// A C string on its way to the caller. Until [`SecretCString::into_raw`] hands it over, it is
+/// ours, and dropping it (say, because a later field could not be converted) overwrites it first:
+/// `CString` itself frees its bytes as they are.
+struct SecretCString(Option<CString>);
+
+impl SecretCString {
+    /// `None` when `text` contains a NUL, which a C string cannot carry. The copy that the refused
+    /// conversion made is overwritten too.
+    fn new(text: &str) -> Option<Self> {
+        match CString::new(text) {
+            Ok(c) => Some(Self(Some(c))),
+            Err(e) => {
+                e.into_vec().zeroize();
+                None
+            }
+        }
+    }
+
+    fn into_raw(mut self) -> *mut c_char {
+        self.0.take().map_or(std::ptr::null_mut(), CString::into_raw)
+    }
+}
+
+impl Drop for SecretCString {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.into_bytes_with_nul().zeroize();
+        }
+    }
+}
+
+/// The credentials as C strings. Every field is converted before any is handed over, so a field
+/// that cannot be (a NUL inside) leaves nothing allocated and no copy of the secret behind.
+fn to_c(c: &freshcreds_core::Credentials, generation: u64) -> Result<FreshcredsCredentials, Failure> {
+    let field = |text: &str, name: &str| {
+        SecretCString::new(text).ok_or_else(|| {
+            Failure::Core(CredentialsError::SourceFailed {
+                source_name: c.source(),
+                detail: format!("the {name} contains a NUL byte, which a C string cannot carry"),
+            })
+        })
+    };
+    let access_key_id = field(c.access_key_id(), "access key id")?;
+    let secret_access_key = field(c.secret_access_key(), "secret access key")?;
+    let session_token = c.session_token().map(|t| field(t, "session token")).transpose()?;
+    let expiration = c
+        .expiration()
+        .and_then(|e| e.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(i64::MIN);
+    Ok(FreshcredsCredentials {
+        access_key_id: access_key_id.into_raw(),
+        secret_access_key: secret_access_key.into_raw(),
+        session_token: session_token.map_or(std::ptr::null_mut(), SecretCString::into_raw),
+        expiration_epoch_millis: expiration,
+        generation,
     })
 }
 
@@ -222,5 +265,137 @@ pub unsafe extern "C" fn freshcreds_credentials_free(credentials: *mut Freshcred
 pub unsafe extern "C" fn freshcreds_string_free(s: *mut c_char) {
     if !s.is_null() {
         drop(CString::from_raw(s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The conversion to C strings, watched by an allocator that counts, on the test's own thread,
+    //! the blocks allocated and freed and the freed blocks that still hold a marker from the
+    //! secret or the token.
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use freshcreds_core::Credentials;
+
+    use super::*;
+
+    const MARK: &[u8] = b"CANARY-";
+
+    thread_local! {
+        static WATCHING: Cell<bool> = const { Cell::new(false) };
+        /// Blocks allocated minus blocks freed while watched.
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        /// Blocks freed (or moved by realloc) while watched that still held [`MARK`].
+        static LEFT_BEHIND: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn watching() -> bool {
+        WATCHING.try_with(Cell::get).unwrap_or(false)
+    }
+
+    fn bump(counter: &'static std::thread::LocalKey<Cell<isize>>, by: isize) {
+        let _ = counter.try_with(|c| c.set(c.get() + by));
+    }
+
+    /// # Safety
+    /// `ptr` points to `len` readable bytes.
+    unsafe fn holds_mark(ptr: *const u8, len: usize) -> bool {
+        len >= MARK.len() && std::slice::from_raw_parts(ptr, len).windows(MARK.len()).any(|w| w == MARK)
+    }
+
+    fn note_release(ptr: *const u8, len: usize) {
+        // SAFETY: called with a block that is still allocated, before it is released.
+        if unsafe { holds_mark(ptr, len) } {
+            let _ = LEFT_BEHIND.try_with(|c| c.set(c.get() + 1));
+        }
+    }
+
+    struct Watching;
+
+    // SAFETY: every call is forwarded to `System` unchanged; blocks are only read before release.
+    unsafe impl GlobalAlloc for Watching {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if watching() {
+                bump(&LIVE, 1);
+            }
+            System.alloc(layout)
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if watching() {
+                bump(&LIVE, -1);
+                note_release(ptr, layout.size());
+            }
+            System.dealloc(ptr, layout)
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if watching() {
+                note_release(ptr, layout.size());
+            }
+            System.realloc(ptr, layout, new_size)
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Watching = Watching;
+
+    /// Runs `f` watched: (blocks still allocated, blocks freed with the mark still in them).
+    fn watch(f: impl FnOnce()) -> (isize, usize) {
+        LIVE.with(|c| c.set(0));
+        LEFT_BEHIND.with(|c| c.set(0));
+        WATCHING.with(|w| w.set(true));
+        f();
+        WATCHING.with(|w| w.set(false));
+        (LIVE.with(Cell::get), LEFT_BEHIND.with(Cell::get))
+    }
+
+    fn credentials(id: &str, secret: &str, token: Option<&str>) -> Credentials {
+        Credentials::new(id, secret, token.map(str::to_string), None, "imds")
+    }
+
+    #[test]
+    fn a_nul_in_a_later_field_frees_and_wipes_the_fields_already_converted() {
+        let cases = [
+            ("session token", credentials("ASIAEXAMPLE000000001", "CANARY-secret-0000000000000000000000000", Some("CANARY-token\0rest"))),
+            ("secret access key", credentials("ASIAEXAMPLE000000001", "CANARY-secret\0rest-00000000000000000000", Some("CANARY-token"))),
+            ("access key id", credentials("ASIA\0EXAMPLE", "CANARY-secret-0000000000000000000000000", None)),
+        ];
+        for (field, c) in cases {
+            // Everything, the error and its message included, is dropped inside the watch.
+            let (live, left_behind) = watch(|| match to_c(&c, 7) {
+                Ok(_) => panic!("{field}: a NUL cannot cross into C"),
+                Err(Failure::Core(e)) => {
+                    assert_eq!(e.kind(), ErrorKind::CredentialsUnavailable);
+                    let message = e.to_string();
+                    assert!(message.contains(field) && message.contains("NUL"), "{message}");
+                    assert!(!message.contains("CANARY"), "{message}");
+                }
+                Err(Failure::Argument(m)) => panic!("{field}: not the caller's argument: {m}"),
+            });
+            assert_eq!(live, 0, "{field}: {live} block(s) leaked (the fields converted before it)");
+            assert_eq!(left_behind, 0, "{field}: {left_behind} freed block(s) still held the secret or token");
+        }
+    }
+
+    #[test]
+    fn converted_credentials_are_freed_whole_and_wiped() {
+        let c = credentials("ASIAEXAMPLE000000001", "CANARY-secret-0000000000000000000000000", Some("CANARY-token-0000"));
+        let (live, left_behind) = watch(|| {
+            let Ok(mut out) = to_c(&c, 7) else { panic!("converts") };
+            // SAFETY: filled by `to_c` just above.
+            unsafe {
+                assert_eq!(CStr::from_ptr(out.secret_access_key).to_bytes(), c.secret_access_key().as_bytes());
+                assert_eq!(CStr::from_ptr(out.session_token).to_bytes(), b"CANARY-token-0000");
+                assert_eq!(out.generation, 7);
+                assert_eq!(out.expiration_epoch_millis, i64::MIN);
+                freshcreds_credentials_free(&mut out);
+            }
+            assert!(out.access_key_id.is_null() && out.secret_access_key.is_null() && out.session_token.is_null());
+        });
+        assert_eq!(live, 0, "everything converted is freed");
+        assert_eq!(left_behind, 0, "the secret and token are overwritten before they are freed");
     }
 }

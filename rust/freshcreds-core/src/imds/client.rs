@@ -4,8 +4,8 @@
 //! | what | option | environment | default |
 //! | --- | --- | --- | --- |
 //! | endpoint | `endpoint` | `AWS_EC2_METADATA_SERVICE_ENDPOINT` | `http://169.254.169.254` |
-//! | per-attempt timeout | `attempt_timeout` | `AWS_METADATA_SERVICE_TIMEOUT` (seconds) | 1 s |
-//! | attempts | `max_attempts` | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` | 3 |
+//! | per-attempt timeout | `attempt_timeout` | `AWS_METADATA_SERVICE_TIMEOUT` (seconds, 0.001 to 3600) | 1 s |
+//! | attempts | `max_attempts` | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (1 to 20) | 3 |
 //! | token TTL | `token_ttl` | — | 21600 s |
 //! | disabled | `disabled` | `AWS_EC2_METADATA_DISABLED=true` | false |
 //!
@@ -26,7 +26,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::backoff;
 use crate::clock::Clock;
@@ -40,6 +40,14 @@ const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 const TOKEN_PATH: &str = "/latest/api/token";
 const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// How messages name the token request.
+const TOKEN_WHAT: &str = "the IMDSv2 session token";
+const TIMEOUT_VAR: &str = "AWS_METADATA_SERVICE_TIMEOUT";
+const ATTEMPTS_VAR: &str = "AWS_METADATA_SERVICE_NUM_ATTEMPTS";
+const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1);
+/// Longer than any IMDS answer takes; bounded so a typo cannot hang a refresh for days.
+const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3600);
+const MAX_ATTEMPTS: u32 = 20;
 const RETRY_BASE: Duration = Duration::from_millis(100);
 const RETRY_CAP: Duration = Duration::from_secs(2);
 
@@ -139,36 +147,31 @@ impl ImdsClientBuilder {
         let endpoint = parse_endpoint(&endpoint_text, endpoint_from)?;
 
         let attempt_timeout = match self.attempt_timeout {
-            Some(t) => t,
-            None => match env.get("AWS_METADATA_SERVICE_TIMEOUT") {
-                Some(v) => parse_seconds(&v, "AWS_METADATA_SERVICE_TIMEOUT")?,
+            Some(t) if (MIN_ATTEMPT_TIMEOUT..=MAX_ATTEMPT_TIMEOUT).contains(&t) => t,
+            Some(t) => {
+                return Err(CredentialsError::invalid_config(
+                    format!("an IMDS attempt timeout of {} (the attemptTimeoutMillis option) is out of range", human_duration(t)),
+                    "Use 1 ms to 1 hour (1 s is the SDK default).",
+                ))
+            }
+            None => match env.get(TIMEOUT_VAR) {
+                Some(v) => parse_seconds(&v, TIMEOUT_VAR)?,
                 None => Duration::from_secs(1),
             },
         };
-        if attempt_timeout.is_zero() {
-            return Err(CredentialsError::invalid_config(
-                "the IMDS attempt timeout is zero",
-                "Use a timeout of at least 1 ms (1 s is the SDK default).",
-            ));
-        }
         let max_attempts = match self.max_attempts {
-            Some(a) => a,
-            None => match env.get("AWS_METADATA_SERVICE_NUM_ATTEMPTS") {
-                Some(v) => v.trim().parse::<u32>().map_err(|_| {
-                    CredentialsError::invalid_config(
-                        format!("AWS_METADATA_SERVICE_NUM_ATTEMPTS='{v}' is not a whole number"),
-                        "Set it to the number of attempts, e.g. 3.",
-                    )
-                })?,
+            Some(a) if (1..=MAX_ATTEMPTS).contains(&a) => a,
+            Some(a) => {
+                return Err(CredentialsError::invalid_config(
+                    format!("{a} IMDS attempts (the maxAttempts option) is out of range"),
+                    format!("Use between 1 and {MAX_ATTEMPTS} attempts."),
+                ))
+            }
+            None => match env.get(ATTEMPTS_VAR) {
+                Some(v) => parse_attempts(&v, ATTEMPTS_VAR)?,
                 None => 3,
             },
         };
-        if !(1..=20).contains(&max_attempts) {
-            return Err(CredentialsError::invalid_config(
-                format!("{max_attempts} IMDS attempts is out of range"),
-                "Use between 1 and 20 attempts.",
-            ));
-        }
         let token_ttl = self.token_ttl.unwrap_or(Duration::from_secs(21_600));
         if token_ttl < Duration::from_secs(1) || token_ttl > Duration::from_secs(21_600) {
             return Err(CredentialsError::invalid_config(
@@ -179,7 +182,8 @@ impl ImdsClientBuilder {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(attempt_timeout));
         connector.set_nodelay(true);
-        // https endpoints are refused by the connector with a clear error rather than sent in clear.
+        // https endpoints are already refused by `parse_endpoint`; the connector refuses them too,
+        // so nothing can reach it but plain http.
         connector.enforce_http(true);
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(connector);
         Ok(ImdsClient {
@@ -203,22 +207,148 @@ fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
             "Use a URL such as http://169.254.169.254 or http://[fd00:ec2::254].",
         )
     })?;
-    if url.scheme() != "http" || url.host().is_none() {
-        return Err(CredentialsError::invalid_config(
+    match url.scheme() {
+        "http" if url.host().is_some() => Ok(url),
+        // Refused here rather than at the first request, so the mistake shows when the agent is
+        // built, with the fix, instead of as an unreachable IMDS later.
+        "https" => Err(CredentialsError::invalid_config(
+            format!("the IMDS endpoint '{text}' (from {from}) is https, which IMDS does not serve"),
+            "Use http:// instead, e.g. http://169.254.169.254 or http://[fd00:ec2::254]: IMDS is plain HTTP on a \
+             link-local address that only the instance can reach, so it has no certificate.",
+        )),
+        _ => Err(CredentialsError::invalid_config(
             format!("the IMDS endpoint '{text}' (from {from}) is not an http URL with a host"),
             "Use a URL such as http://169.254.169.254 (IMDS is plain HTTP, reachable only from the instance).",
-        ));
+        )),
     }
-    Ok(url)
 }
 
+/// A setting's value as messages show it: environment values are not secret, but may be long.
+fn shown(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() > 40 {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// `AWS_METADATA_SERVICE_TIMEOUT`: seconds, possibly fractional, within what the client can use
+/// (0 would never connect; NaN, infinities and huge values would panic in `Duration`).
 fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
-    text.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0).map(Duration::from_secs_f64).ok_or_else(|| {
-        CredentialsError::invalid_config(
-            format!("{name}='{text}' is not a number of seconds"),
-            format!("Set {name} to seconds, e.g. 1 or 2.5."),
+    let fix = || {
+        format!(
+            "Set {name} to a number of seconds from {} to {} (e.g. 1 or 2.5; 1 is the SDK default), or unset it.",
+            MIN_ATTEMPT_TIMEOUT.as_secs_f64(),
+            MAX_ATTEMPT_TIMEOUT.as_secs()
         )
-    })
+    };
+    let seconds = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| !s.is_nan())
+        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{}' is not a number of seconds", shown(text)), fix()))?;
+    if !(MIN_ATTEMPT_TIMEOUT.as_secs_f64()..=MAX_ATTEMPT_TIMEOUT.as_secs_f64()).contains(&seconds) {
+        return Err(CredentialsError::invalid_config(format!("{name}='{}' is out of range", shown(text)), fix()));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `AWS_METADATA_SERVICE_NUM_ATTEMPTS`: a whole number from 1 to [`MAX_ATTEMPTS`].
+fn parse_attempts(text: &str, name: &str) -> Result<u32, CredentialsError> {
+    let fix = || format!("Set {name} to a whole number of attempts from 1 to {MAX_ATTEMPTS} (3 is the SDK default), or unset it.");
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CredentialsError::invalid_config(format!("{name}='{}' is not a whole number", shown(text)), fix()));
+    }
+    // Whole but possibly beyond any integer type: anything that does not parse is out of range too.
+    trimmed
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_ATTEMPTS).contains(n))
+        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{}' is out of range", shown(text)), fix()))
+}
+
+/// A response body as it is read, kept so that no copy of a secret is left behind in freed
+/// memory: the buffer is sized from `Content-Length` when there is one, and otherwise grown by
+/// hand (a new zeroizing buffer, a copy, the old one zeroized as it is dropped) instead of by
+/// `Vec`'s reallocation, which frees the old block as it was. At most [`MAX_BODY_BYTES`].
+///
+/// hyper's own read buffers are outside this; they hold each chunk only until it is copied here.
+/// Public for the allocator-level test in `tests/imds_zeroize.rs`, not for use.
+#[doc(hidden)]
+pub struct BodyBuffer {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+/// Why a [`BodyBuffer`] refused a body.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    NotUtf8,
+}
+
+/// The first buffer for a body of unknown length: most IMDS answers (a role name, a token, a
+/// credentials document of about 1.3 KiB) fit or need one growth.
+const INITIAL_BODY_CAPACITY: usize = 2048;
+
+impl BodyBuffer {
+    /// `declared_length` is the `Content-Length`, if the answer had one.
+    pub fn new(declared_length: Option<u64>) -> Result<Self, BodyError> {
+        let capacity = match declared_length {
+            Some(len) => usize::try_from(len).ok().filter(|len| *len <= MAX_BODY_BYTES).ok_or(BodyError::TooLarge)?,
+            None => INITIAL_BODY_CAPACITY,
+        };
+        Ok(Self { bytes: Zeroizing::new(Vec::with_capacity(capacity)) })
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        let needed = self.bytes.len().checked_add(chunk.len()).filter(|n| *n <= MAX_BODY_BYTES).ok_or(BodyError::TooLarge)?;
+        if needed > self.bytes.capacity() {
+            let capacity = needed.max(self.bytes.capacity().saturating_mul(2)).min(MAX_BODY_BYTES);
+            let mut grown = Zeroizing::new(Vec::with_capacity(capacity));
+            grown.extend_from_slice(&self.bytes);
+            // The old buffer is zeroized here, as it is dropped.
+            self.bytes = grown;
+        }
+        // Within capacity: no reallocation, so no stray copy.
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// The body as text, moved (not copied) into the returned string.
+    pub fn into_string(mut self) -> Result<Zeroizing<String>, BodyError> {
+        let bytes = std::mem::take(&mut *self.bytes);
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Zeroizing::new(text)),
+            Err(e) => {
+                // The error owns the bytes: overwrite them before they are freed.
+                e.into_bytes().zeroize();
+                Err(BodyError::NotUtf8)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for BodyBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyBuffer").field("len", &self.bytes.len()).finish_non_exhaustive()
+    }
 }
 
 enum AttemptError {
@@ -228,6 +358,15 @@ enum AttemptError {
     Unauthorized,
     Status(u16),
     TooLarge,
+}
+
+impl From<BodyError> for AttemptError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => Self::TooLarge,
+            BodyError::NotUtf8 => Self::Transient("the answer is not UTF-8".into()),
+        }
+    }
 }
 
 impl ImdsClient {
@@ -260,8 +399,9 @@ impl ImdsClient {
         loop {
             attempt += 1;
             let token = self.token().await?;
-            let result = self.attempt(Method::GET, path, Some(&token)).await;
-            match result {
+            // Every arm either returns or counts: only the one token renewal after a 401 is not an
+            // attempt (it is not a retry of a failure), and it can happen once per call.
+            match self.attempt(Method::GET, path, Some(&token)).await {
                 Ok(body) => return Ok(body),
                 Err(AttemptError::Unauthorized) if !refreshed_token => {
                     // The token expired or IMDS restarted: get a new one, once.
@@ -270,19 +410,19 @@ impl ImdsClient {
                     attempt -= 1;
                 }
                 Err(AttemptError::Unauthorized) => return Err(self.status_error(what, 401, attempt)),
-                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
-                    return Err(self.status_error(what, status, attempt));
-                }
-                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
-                    return Err(self.unreachable(attempt, detail, false));
-                }
                 Err(AttemptError::TooLarge) => {
                     return Err(CredentialsError::InvalidResponse {
                         endpoint: self.endpoint().to_string(),
                         problem: format!("the {what} answer is larger than {} KiB", MAX_BODY_BYTES / 1024),
                     });
                 }
-                Err(_) => self.pause_before_retry(attempt).await,
+                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
+                    return Err(self.status_error(what, status, attempt));
+                }
+                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
+                    return Err(self.unreachable(attempt, detail, false));
+                }
+                Err(AttemptError::Status(_) | AttemptError::Transient(_)) => self.pause_before_retry(attempt).await,
             }
         }
     }
@@ -307,33 +447,26 @@ impl ImdsClient {
         }
         let requested_at = self.clock.now();
         let mut attempt = 0;
+        // The token mutex is held across these retries on purpose (callers wait for one renewal
+        // instead of each sending PUTs), so this loop must end within `max_attempts`: every
+        // failure that does not return at once is counted.
         let value = loop {
             attempt += 1;
-            match self.attempt(Method::PUT, TOKEN_PATH, None).await {
+            let failure = match self.attempt(Method::PUT, TOKEN_PATH, None).await {
                 Ok(value) => break value,
-                Err(AttemptError::Status(403)) => {
-                    return Err(CredentialsError::ImdsHttpStatus {
-                        endpoint: self.endpoint().to_string(),
-                        what: "the IMDSv2 session token",
-                        status: 403,
-                        attempts: attempt,
-                        fix: "IMDS is turned off for this instance (http-endpoint disabled), or the request was forwarded: enable it with `aws ec2 modify-instance-metadata-options --http-endpoint enabled`.",
-                    })
-                }
-                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
-                    return Err(self.status_error("the IMDSv2 session token", status, attempt));
-                }
-                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
-                    return Err(self.unreachable(attempt, detail, true));
-                }
-                Err(AttemptError::TooLarge) => {
-                    return Err(CredentialsError::InvalidResponse {
-                        endpoint: self.endpoint().to_string(),
-                        problem: "the session token answer is too large".into(),
-                    })
-                }
-                Err(_) => self.pause_before_retry(attempt).await,
+                Err(failure) => failure,
+            };
+            // Real IMDS never answers 401 to the PUT (it needs no token); whatever does may be
+            // restarting, so a 401 is retried like a 5xx, within the same budget.
+            let retryable = match &failure {
+                AttemptError::Unauthorized | AttemptError::Transient(_) => true,
+                AttemptError::Status(status) => is_retryable(*status),
+                AttemptError::TooLarge => false,
+            };
+            if !retryable || attempt >= self.max_attempts {
+                return Err(self.token_error(failure, attempt));
             }
+            self.pause_before_retry(attempt).await;
         };
         if value.trim().is_empty() {
             return Err(CredentialsError::InvalidResponse {
@@ -342,7 +475,8 @@ impl ImdsClient {
             });
         }
         let margin = (self.token_ttl / 10).min(Duration::from_secs(300));
-        let renew_at = requested_at + self.token_ttl - margin;
+        // A clock near the end of time (a broken compressed clock) renews every time instead of panicking.
+        let renew_at = requested_at.checked_add(self.token_ttl - margin).unwrap_or(requested_at);
         *slot = Some(CachedToken { value: value.clone(), renew_at });
         tracing::debug!(ttl = ?self.token_ttl, "fetched a new IMDSv2 session token");
         Ok(value)
@@ -381,22 +515,15 @@ impl ImdsClient {
         }
         let declared_length =
             response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-        if declared_length.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-            return Err(AttemptError::TooLarge);
-        }
+        let mut body = BodyBuffer::new(declared_length).map_err(AttemptError::from)?;
         let mut incoming = response.into_body();
-        let mut body = Zeroizing::new(Vec::with_capacity(1024));
         while let Some(frame) = incoming.frame().await {
             let frame = frame.map_err(|e| AttemptError::Transient(format!("the answer was cut off: {}", error_chain(&e))))?;
             if let Some(chunk) = frame.data_ref() {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(AttemptError::TooLarge);
-                }
-                body.extend_from_slice(chunk);
+                body.push(chunk).map_err(AttemptError::from)?;
             }
         }
-        let text = std::str::from_utf8(&body).map_err(|_| AttemptError::Transient("the answer is not UTF-8".into()))?;
-        Ok(Zeroizing::new(text.to_string()))
+        body.into_string().map_err(AttemptError::from)
     }
 
     fn status_error(&self, what: &'static str, status: u16, attempts: u32) -> CredentialsError {
@@ -408,6 +535,33 @@ impl ImdsClient {
             _ => "Check the endpoint option and what answers there.",
         };
         CredentialsError::ImdsHttpStatus { endpoint: self.endpoint().to_string(), what, status, attempts, fix }
+    }
+
+    /// The error for a token PUT that failed for good.
+    fn token_error(&self, failure: AttemptError, attempts: u32) -> CredentialsError {
+        let endpoint = self.endpoint().to_string();
+        match failure {
+            AttemptError::Transient(detail) => self.unreachable(attempts, detail, true),
+            AttemptError::TooLarge => {
+                CredentialsError::InvalidResponse { endpoint, problem: "the session token answer is too large".into() }
+            }
+            AttemptError::Unauthorized => CredentialsError::ImdsHttpStatus {
+                endpoint,
+                what: TOKEN_WHAT,
+                status: 401,
+                attempts,
+                fix: "Real IMDS never answers 401 to the token PUT, so something else answers at this endpoint (a proxy \
+                      or a service that is not IMDS): check the endpoint option or AWS_EC2_METADATA_SERVICE_ENDPOINT.",
+            },
+            AttemptError::Status(403) => CredentialsError::ImdsHttpStatus {
+                endpoint,
+                what: TOKEN_WHAT,
+                status: 403,
+                attempts,
+                fix: "IMDS is turned off for this instance (http-endpoint disabled), or the request was forwarded: enable it with `aws ec2 modify-instance-metadata-options --http-endpoint enabled`.",
+            },
+            AttemptError::Status(status) => self.status_error(TOKEN_WHAT, status, attempts),
+        }
     }
 
     fn unreachable(&self, attempts: u32, detail: String, token_request: bool) -> CredentialsError {
@@ -505,11 +659,118 @@ mod tests {
             ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "0", "out of range"),
             ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "metadata address", "not a URL"),
             ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://127.0.0.1", "not an http URL"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://127.0.0.1", "not an http URL"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://127.0.0.1", "is https"),
         ] {
             let error = build(Env::from_pairs([(name, value)])).expect_err(value);
             assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{error:?}");
             assert!(error.to_string().contains(expected), "{name}={value}: {error}");
         }
+    }
+
+    /// Negative, huge, non-finite and non-numeric values of the two numeric knobs: each refused
+    /// when the client is built, with a message that names the variable, the value and the fix.
+    #[test]
+    fn numeric_knobs_out_of_range_or_not_numbers_are_refused_with_the_variable_and_the_fix() {
+        const T: &str = "AWS_METADATA_SERVICE_TIMEOUT";
+        const N: &str = "AWS_METADATA_SERVICE_NUM_ATTEMPTS";
+        let cases: &[(&str, &str, &str)] = &[
+            (T, "-1", "out of range"),
+            (T, "-0.5", "out of range"),
+            (T, "0", "out of range"),
+            (T, "1e-300", "out of range"),
+            (T, "1e309", "out of range"),
+            (T, "inf", "out of range"),
+            (T, "-inf", "out of range"),
+            (T, "999999999999", "out of range"),
+            (T, "3600.5", "out of range"),
+            (T, "NaN", "not a number"),
+            (T, "soon", "not a number"),
+            (T, "1s", "not a number"),
+            (N, "-1", "out of range"),
+            (N, "0", "out of range"),
+            (N, "21", "out of range"),
+            (N, "999999999999", "out of range"),
+            (N, "99999999999999999999999999999999999999999", "out of range"),
+            (N, "1e309", "not a whole number"),
+            (N, "NaN", "not a whole number"),
+            (N, "2.5", "not a whole number"),
+            (N, "three", "not a whole number"),
+        ];
+        for (name, value, expected) in cases {
+            let error = build(Env::from_fn(move |n| (n == *name).then(|| value.to_string()))).expect_err(value);
+            let message = error.to_string();
+            assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{name}={value}: {error:?}");
+            let shown = &value[..value.len().min(40)];
+            assert!(message.contains(&format!("{name}='{shown}")), "{name}={value}: names the variable and value: {message}");
+            assert!(message.contains(expected), "{name}={value}: says '{expected}': {message}");
+            assert!(message.contains(&format!("Set {name} to")), "{name}={value}: says what to do: {message}");
+        }
+        // The edges of the ranges are accepted.
+        for (name, value) in [(T, "0.001"), (T, "3600"), (T, " 2.5 "), (N, "1"), (N, "20"), (N, "+3")] {
+            assert!(build(Env::from_pairs([(name, value)])).is_ok(), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_options_are_refused_too() {
+        let build = |b: ImdsClientBuilder| b.env(Env::empty()).build(Arc::new(SystemClock));
+        for timeout in [Duration::ZERO, Duration::from_secs(3601), Duration::MAX] {
+            let error = build(ImdsClient::builder().attempt_timeout(timeout)).expect_err("timeout");
+            assert!(error.to_string().contains("attemptTimeoutMillis"), "{error}");
+        }
+        for attempts in [0, 21, u32::MAX] {
+            let error = build(ImdsClient::builder().max_attempts(attempts)).expect_err("attempts");
+            assert!(error.to_string().contains("maxAttempts"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_https_endpoint_is_refused_at_configuration_time_with_what_to_do() {
+        for (builder, from) in [
+            (ImdsClient::builder().env(Env::empty()).endpoint("https://127.0.0.1:1234"), "the endpoint option"),
+            (
+                ImdsClient::builder().env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://[fd00:ec2::254]")])),
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            ),
+        ] {
+            let error = builder.build(Arc::new(SystemClock)).expect_err("https");
+            let message = error.to_string();
+            assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{error:?}");
+            assert!(message.contains(from), "{message}");
+            assert!(message.contains("is https"), "{message}");
+            assert!(message.contains("Use http:// instead"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_body_buffer_with_a_declared_length_is_allocated_once_and_exactly() {
+        let mut body = BodyBuffer::new(Some(5000)).expect("within the limit");
+        assert_eq!(body.capacity(), 5000);
+        let first = body.bytes.as_ptr();
+        for _ in 0..5 {
+            body.push(&[b'a'; 1000]).expect("fits");
+        }
+        assert_eq!(body.bytes.as_ptr(), first, "never reallocated");
+        assert_eq!(body.into_string().expect("utf8").len(), 5000);
+        assert_eq!(BodyBuffer::new(Some(MAX_BODY_BYTES as u64 + 1)).map(|_| ()), Err(BodyError::TooLarge));
+        assert_eq!(BodyBuffer::new(Some(u64::MAX)).map(|_| ()), Err(BodyError::TooLarge));
+    }
+
+    #[test]
+    fn a_body_buffer_without_a_length_grows_to_the_limit_and_no_further() {
+        let mut body = BodyBuffer::new(None).expect("no length");
+        for _ in 0..MAX_BODY_BYTES / 1000 {
+            body.push(&[b'x'; 1000]).expect("fits");
+        }
+        body.push(&vec![b'y'; MAX_BODY_BYTES % 1000]).expect("exactly the limit");
+        assert_eq!(body.len(), MAX_BODY_BYTES);
+        assert!(body.capacity() <= MAX_BODY_BYTES, "never allocates past the limit: {}", body.capacity());
+        assert_eq!(body.push(b"z"), Err(BodyError::TooLarge));
+        let text = body.into_string().expect("utf8");
+        assert_eq!(text.len(), MAX_BODY_BYTES);
+        assert!(text.ends_with('y'));
+        let mut bad = BodyBuffer::new(None).expect("no length");
+        bad.push(&[0xff, 0xfe]).expect("fits");
+        assert_eq!(bad.into_string().map(|_| ()), Err(BodyError::NotUtf8));
     }
 }

@@ -4,10 +4,31 @@
 //! they expire and nothing renews them, so loading them logs a warning that says where they came
 //! from and what to do.
 
+use std::fmt;
+
+use super::chain::SystemProperties;
 use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::CredentialsError;
+
+/// How [`SystemProperties`] is printed: the key id (it names the key and is logged elsewhere, like
+/// the SDKs do), but the secret key and the session token only as "set" (`** redacted **`).
+pub struct RedactedSystemProperties<'a>(pub &'a SystemProperties);
+
+const REDACTED: &str = "** redacted **";
+
+impl fmt::Debug for RedactedSystemProperties<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let SystemProperties { access_key_id, secret_access_key, session_token } = self.0;
+        f.debug_struct("SystemProperties")
+            .field("access_key_id", access_key_id)
+            .field("secret_access_key", &secret_access_key.as_ref().map(|_| REDACTED))
+            .field("session_token", &session_token.as_ref().map(|_| REDACTED))
+            .finish()
+    }
+}
 
 #[derive(Debug)]
 pub struct StaticKeysProvider {
@@ -72,5 +93,56 @@ impl ProvideCredentials for StaticKeysProvider {
 
     fn name(&self) -> &'static str {
         self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLETOKENAAAAAAAAAAAAAAAAAAAAA";
+
+    fn properties() -> SystemProperties {
+        SystemProperties {
+            access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
+            secret_access_key: Some(SECRET.into()),
+            session_token: Some(TOKEN.into()),
+        }
+    }
+
+    fn assert_redacted(text: &str) {
+        assert!(text.contains("AKIAIOSFODNN7EXAMPLE"), "the key id is shown: {text}");
+        assert!(text.contains(REDACTED), "{text}");
+        assert!(!text.contains(SECRET) && !text.contains("wJalrXUtnFEMI"), "the secret leaked: {text}");
+        assert!(!text.contains(TOKEN) && !text.contains("IQoJb3JpZ2lu"), "the token leaked: {text}");
+    }
+
+    #[test]
+    fn redacted_system_properties_show_the_key_id_only() {
+        let p = properties();
+        assert_redacted(&format!("{:?}", RedactedSystemProperties(&p)));
+        assert_redacted(&format!("{:#?}", RedactedSystemProperties(&p)));
+        let unset = format!("{:?}", RedactedSystemProperties(&SystemProperties::default()));
+        assert!(!unset.contains(REDACTED), "unset values are not shown as set: {unset}");
+    }
+
+    /// `SystemProperties`' own `Debug` (what `{:?}` on it, or on anything holding it, prints).
+    #[test]
+    fn system_properties_debug_never_shows_the_secret_or_the_token() {
+        let p = properties();
+        assert_redacted(&format!("{p:?}"));
+        assert_redacted(&format!("{p:#?}"));
+    }
+
+    #[test]
+    fn a_static_keys_provider_debug_never_shows_the_secret_or_the_token() {
+        let Some(Ok(provider)) =
+            StaticKeysProvider::from_system_properties(Some("AKIAIOSFODNN7EXAMPLE".into()), Some(SECRET.into()), Some(TOKEN.into()))
+        else {
+            panic!("both keys are set");
+        };
+        let text = format!("{provider:?}");
+        assert!(!text.contains(SECRET) && !text.contains(TOKEN), "{text}");
     }
 }
