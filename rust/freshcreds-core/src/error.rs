@@ -78,6 +78,14 @@ pub enum CredentialsError {
     )]
     SourceFailed { source_name: &'static str, detail: String },
 
+    #[error(
+        "the {source_name} credentials source did not answer within the load timeout of {}, so this fetch was \
+         abandoned. freshcreds keeps serving the credentials it has and tries again later; {fix}, or raise the \
+         loadTimeout option if the source is slow but working",
+        human_duration(*.timeout)
+    )]
+    LoadTimedOut { source_name: &'static str, timeout: Duration, fix: &'static str },
+
     #[error("invalid freshcreds configuration: {problem}. {fix}")]
     InvalidConfiguration { problem: String, fix: String },
 
@@ -101,7 +109,11 @@ impl CredentialsError {
     /// backoff and leave cached credentials in service; the others are raised at once.
     pub fn is_recoverable(&self) -> bool {
         match self {
-            Self::ImdsUnreachable { .. } | Self::InvalidResponse { .. } | Self::StaleCredentials { .. } | Self::SourceFailed { .. } => true,
+            Self::ImdsUnreachable { .. }
+            | Self::InvalidResponse { .. }
+            | Self::StaleCredentials { .. }
+            | Self::SourceFailed { .. }
+            | Self::LoadTimedOut { .. } => true,
             Self::ImdsHttpStatus { status, .. } => *status == 429 || *status >= 500 || *status == 401,
             Self::ImdsDisabled
             | Self::NoRoleAttached { .. }
@@ -124,7 +136,7 @@ impl CredentialsError {
 
 /// Formats a duration for messages as whole seconds or milliseconds.
 pub(crate) fn human_duration(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())

@@ -111,10 +111,12 @@ fn web_identity_role_arn_profiles_and_credential_process_through_the_simulator()
     container_credentials(&sim);
     sso_profile(&sim);
 
-    for (profile, expected) in [("fails", "external process exited with code"), ("garbage", "could not parse response")] {
+    // freshcreds' own words for process failures: the exit code, never the stderr ("broken").
+    for (profile, expected) in [("fails", "exited with code 3"), ("garbage", "not credential_process JSON")] {
         let agent = Agent::from_options_with_env(&no_imds(), profile_env(profile)).expect("agent");
         let error = agent.get_blocking().expect_err(profile);
         assert!(error.to_string().contains(expected) && error.to_string().contains("profile"), "{profile}: {error}");
+        assert!(!error.to_string().contains("broken"), "{profile}: {error}");
         assert!(matches!(error.kind(), ErrorKind::CredentialsUnavailable | ErrorKind::InvalidConfiguration), "{profile}: {error:?}");
     }
 }

@@ -104,3 +104,27 @@ fn a_pinned_source_ignores_the_rest_of_the_chain() {
     let e = AgentOptions::from_pairs(&[("source", "imds,nowhere")]).expect_err("unknown source");
     assert!(e.to_string().contains("unknown credential source 'nowhere'"), "{e}");
 }
+
+/// A credentials file over the 1 MiB cap is refused with its name and the cap, and the chain
+/// moves on (here to nothing: IMDS is disabled); the same keys in a normal file work.
+#[test]
+fn an_oversized_credentials_file_is_refused_and_a_normal_one_works() {
+    let dir = std::env::temp_dir().join(format!("freshcreds-chain-oversize-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let credentials = dir.join("credentials");
+    let keys = "[default]\naws_access_key_id = AKIAOVERSIZE00000001\naws_secret_access_key = s\n";
+    let mut big = keys.to_string();
+    big.push_str(&"# not a credentials file\n".repeat(50_000));
+    std::fs::write(&credentials, &big).expect("write");
+    let env = env_of(vec![
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), credentials.display().to_string()),
+        ("AWS_CONFIG_FILE".into(), dir.join("config").display().to_string()),
+    ]);
+    let options = AgentOptions::from_pairs(&[("imdsDisabled", "true")]).expect("options");
+    let e = Agent::from_options_with_env(&options, env.clone()).expect_err("refused");
+    let text = e.to_string();
+    assert!(text.contains(&credentials.display().to_string()) && text.contains("larger than 1024 KiB"), "{text}");
+    std::fs::write(&credentials, keys).expect("write");
+    let agent = Agent::from_options_with_env(&options, env).expect("a normal file");
+    assert_eq!(agent.get_blocking().expect("credentials").credentials.access_key_id(), "AKIAOVERSIZE00000001");
+}

@@ -7,6 +7,9 @@
 //! IMDS is always last and cannot be detected without a request: when another source wins, the
 //! agent asks IMDS once, in the background, whether an instance role exists, and reports it as
 //! shadowed if so (see [`crate::agent`]).
+//!
+//! Every source that does I/O is returned wrapped in the load timeout
+//! ([`super::timeout::LoadTimeout`]); IMDS, which the agent builds, is for the agent to wrap.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +22,7 @@ use super::aws_config_source::AwsConfigSource;
 use super::container::ContainerProvider;
 use super::profile::{ProfileFiles, ProfileProvider};
 use super::static_keys::StaticKeysProvider;
+use super::timeout::{LoadTimeout, DEFAULT_LOAD_TIMEOUT};
 
 /// A link of the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +56,18 @@ impl SourceKind {
 }
 
 /// Java system property keys as the Java side read them.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SystemProperties {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+}
+
+/// Options and agents that hold these are printed with `{:?}`: the secret and the token never.
+impl std::fmt::Debug for SystemProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        super::static_keys::RedactedSystemProperties(self).fmt(f)
+    }
 }
 
 /// What resolution found.
@@ -95,15 +106,42 @@ fn found<P: ProvideCredentials>(candidate: Option<Result<P, CredentialsError>>) 
     }
 }
 
-/// Resolves the chain. `order` is the SDKs' order unless the builder pinned sources;
-/// `imds_enabled` is false when IMDS is disabled.
+/// [`found`], with the provider wrapped by `bound`.
+fn bounded_found<P: ProvideCredentials>(
+    candidate: Option<Result<P, CredentialsError>>,
+    bound: &dyn Fn(Arc<dyn ProvideCredentials>) -> Arc<dyn ProvideCredentials>,
+) -> Found {
+    match found(candidate) {
+        Found::Usable(Some(p)) => Found::Usable(Some(bound(p))),
+        other => other,
+    }
+}
+
+/// Resolves the chain with the [`DEFAULT_LOAD_TIMEOUT`]; see [`resolve_with_load_timeout`].
 pub fn resolve(
     env: &Env,
     system_properties: &SystemProperties,
     order: &[SourceKind],
     imds_enabled: bool,
-    timeout: Duration,
+    attempt_timeout: Duration,
 ) -> Result<Resolution, CredentialsError> {
+    resolve_with_load_timeout(env, system_properties, order, imds_enabled, attempt_timeout, DEFAULT_LOAD_TIMEOUT)
+}
+
+/// Resolves the chain. `order` is the SDKs' order unless the builder pinned sources;
+/// `imds_enabled` is false when IMDS is disabled. `attempt_timeout` bounds one HTTP attempt to a
+/// local endpoint (container); `load_timeout` bounds a whole fetch of the winner, whatever it is,
+/// and sizes the STS and SSO clients' timeouts.
+pub fn resolve_with_load_timeout(
+    env: &Env,
+    system_properties: &SystemProperties,
+    order: &[SourceKind],
+    imds_enabled: bool,
+    attempt_timeout: Duration,
+    load_timeout: Duration,
+) -> Result<Resolution, CredentialsError> {
+    // A fetch that can block (network, process, files) gets the overall deadline.
+    let bounded = |p: Arc<dyn ProvideCredentials>| -> Arc<dyn ProvideCredentials> { Arc::new(LoadTimeout::new(p, load_timeout)) };
     let mut winner: Option<(SourceKind, Option<Arc<dyn ProvideCredentials>>)> = None;
     let mut shadowed = Vec::new();
     let mut skipped = Vec::new();
@@ -116,19 +154,19 @@ pub fn resolve(
                 system_properties.secret_access_key.clone(),
                 system_properties.session_token.clone(),
             )),
-            SourceKind::WebIdentity => found(AwsConfigSource::web_identity(env)),
+            SourceKind::WebIdentity => bounded_found(AwsConfigSource::web_identity(env, load_timeout), &bounded),
             SourceKind::Profile => {
                 let files = ProfileFiles::from_env(env);
                 let explicit = env.get("AWS_PROFILE").is_some();
                 match files.load() {
                     Ok(p) if p.get("aws_access_key_id").is_some() => {
                         profile_files = Some(files.clone());
-                        Found::Usable(Some(Arc::new(ProfileProvider::new(files))))
+                        Found::Usable(Some(bounded(Arc::new(ProfileProvider::new(files)))))
                     }
                     Ok(p) if p.has_credentials() => {
                         // role_arn, credential_process, SSO, credential_source: aws-config's.
                         profile_files = Some(files.clone());
-                        Found::Usable(Some(Arc::new(AwsConfigSource::profile(env, &files))))
+                        Found::Usable(Some(bounded(Arc::new(AwsConfigSource::profile(env, &files, load_timeout)))))
                     }
                     Ok(_) if explicit => Found::Broken(CredentialsError::invalid_config(
                         format!("AWS_PROFILE='{}' names a profile with no credentials", files.profile),
@@ -138,7 +176,7 @@ pub fn resolve(
                     Err(e) => Found::Broken(e),
                 }
             }
-            SourceKind::Container => found(ContainerProvider::from_env(env, timeout)),
+            SourceKind::Container => bounded_found(ContainerProvider::from_env(env, attempt_timeout), &bounded),
             SourceKind::Imds if imds_enabled => Found::Usable(None),
             SourceKind::Imds => Found::Absent,
         };

@@ -12,9 +12,27 @@
 //! [`chain`] picks the first source that is configured and reports every later one that is
 //! configured too: those are *shadowed*, the pitfall behind many ExpiredToken incidents (old
 //! keys in the environment winning over the instance role).
+//!
+//! Whatever the chain resolves to is fetched under an overall deadline, the load timeout
+//! ([`timeout`]).
 
 pub mod aws_config_source;
 pub mod chain;
 pub mod container;
 pub mod profile;
 pub mod static_keys;
+pub mod timeout;
+
+/// Runs blocking file work on tokio's blocking pool when called on a runtime (the agent's runtime
+/// has one worker thread for every agent in the process, which must not wait on a disk or a
+/// network home directory), inline otherwise. `failed` answers when the pooled task could not
+/// finish (it panicked, or the runtime is shutting down).
+pub(crate) async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+    failed: impl FnOnce(tokio::task::JoinError) -> T,
+) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(work).await.unwrap_or_else(failed),
+        Err(_) => work(),
+    }
+}

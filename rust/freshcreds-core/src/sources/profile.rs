@@ -15,8 +15,15 @@
 //!
 //! Profiles that use `role_arn`, `credential_process`, `sso_*` or `credential_source` are resolved
 //! by `aws-config` (see [`super::aws_config_source`]); this module handles static keys.
+//!
+//! A file larger than [`MAX_FILE_SIZE`] is refused: these files are a few kilobytes, and a huge one
+//! (a log or a device pointed at by mistake) would otherwise be read whole on every poll. On the
+//! agent's runtime, whose single worker thread serves every agent, the reads run on the blocking
+//! pool ([`ProfileFiles::load_async`], [`ProfileFiles::modified_async`]) so a slow disk or network
+//! home directory never stalls the other agents' refreshes.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -25,10 +32,34 @@ use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::CredentialsError;
 
+use super::off_the_runtime;
+
+/// The largest shared `config` or `credentials` file read: 1 MiB.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// Keys whose values are secrets, or may carry them (a `credential_process` command line can hold
+/// a password as an argument): `Debug` shows them redacted.
+const REDACTED_KEYS: [&str; 4] = ["aws_secret_access_key", "aws_session_token", "aws_security_token", "credential_process"];
+
 /// One parsed profile: its keys, and which file each came from.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct Profile {
     values: HashMap<String, (String, PathBuf)>,
+}
+
+/// Profiles end up in logs and error chains through `{:?}`; secrets must not.
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<&String> = self.values.keys().collect();
+        keys.sort();
+        let mut map = f.debug_map();
+        for key in keys {
+            let (value, file) = &self.values[key];
+            let shown = if REDACTED_KEYS.contains(&key.as_str()) { "** redacted **" } else { value.as_str() };
+            map.entry(key, &format_args!("{shown:?} ({})", file.display()));
+        }
+        map.finish()
+    }
 }
 
 impl Profile {
@@ -65,26 +96,31 @@ impl ProfileFiles {
         }
     }
 
-    /// The latest modification time of the two files (for change detection).
+    /// The latest modification time of the two files (for change detection). Blocking: on the
+    /// agent's runtime use [`Self::modified_async`].
     pub fn modified(&self) -> Option<SystemTime> {
         [&self.credentials, &self.config].iter().filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).max()
     }
 
-    /// Reads and merges the selected profile. A missing file is no profile; an unreadable or
-    /// malformed one is an error that names the file and the line.
+    /// [`Self::modified`] on the blocking pool, for the agent's polling loop.
+    pub async fn modified_async(&self) -> Option<SystemTime> {
+        let files = self.clone();
+        off_the_runtime(move || files.modified(), |_| None).await
+    }
+
+    /// [`Self::load`] on the blocking pool, for fetches on the agent's runtime.
+    pub async fn load_async(&self) -> Result<Profile, CredentialsError> {
+        let files = self.clone();
+        off_the_runtime(move || files.load(), |e| Err(CredentialsError::internal(format!("the profile file read failed: {e}")))).await
+    }
+
+    /// Reads and merges the selected profile. A missing file is no profile; an unreadable,
+    /// oversized or malformed one is an error that names the file (and the line). Blocking: on the
+    /// agent's runtime use [`Self::load_async`].
     pub fn load(&self) -> Result<Profile, CredentialsError> {
         let mut profile = Profile::default();
         for (path, is_config) in [(&self.config, true), (&self.credentials, false)] {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(CredentialsError::invalid_config(
-                        format!("cannot read {}: {e}", path.display()),
-                        "Fix the file's permissions, or point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE elsewhere.",
-                    ))
-                }
-            };
+            let Some(text) = read_capped(path)? else { continue };
             for (key, value) in parse_section(&text, path, &self.profile, is_config)? {
                 profile.values.insert(key, (value, path.clone()));
             }
@@ -93,8 +129,41 @@ impl ProfileFiles {
     }
 }
 
+/// A file's text, `None` when it does not exist; an error naming the file when it cannot be read
+/// or is larger than [`MAX_FILE_SIZE`].
+fn read_capped(path: &Path) -> Result<Option<String>, CredentialsError> {
+    let unreadable = |e: std::io::Error| {
+        CredentialsError::invalid_config(
+            format!("cannot read {}: {e}", path.display()),
+            "Fix the file's permissions, or point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE elsewhere.",
+        )
+    };
+    let too_big = || {
+        CredentialsError::invalid_config(
+            format!("{} is larger than {} KiB, the limit for a shared config or credentials file", path.display(), MAX_FILE_SIZE / 1024),
+            "Point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at the right file, or remove what does not belong in it.",
+        )
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(unreadable(e)),
+    };
+    // The size is checked on what is read, not only on the metadata: a file that grows while it
+    // is read, or a pipe or device with no size, is still cut at the cap.
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > MAX_FILE_SIZE) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")))
+}
+
 /// The `key = value` pairs of one profile's section in one file.
-fn parse_section(text: &str, path: &Path, profile: &str, is_config: bool) -> Result<Vec<(String, String)>, CredentialsError> {
+pub fn parse_section(text: &str, path: &Path, profile: &str, is_config: bool) -> Result<Vec<(String, String)>, CredentialsError> {
     let wanted: Vec<String> = if is_config {
         if profile == "default" {
             vec!["default".into(), "profile default".into()]
@@ -159,8 +228,13 @@ impl ProfileProvider {
         &self.files
     }
 
+    /// The blocking fetch, for tests that run without a runtime.
+    #[cfg(test)]
     fn load(&self) -> Result<Credentials, CredentialsError> {
-        let profile = self.files.load()?;
+        self.credentials_from(self.files.load()?)
+    }
+
+    fn credentials_from(&self, profile: Profile) -> Result<Credentials, CredentialsError> {
         let name = &self.files.profile;
         if let (Some(id), Some(secret)) = (profile.get("aws_access_key_id"), profile.get("aws_secret_access_key")) {
             let token = profile.get("aws_session_token").map(str::to_string);
@@ -198,8 +272,8 @@ impl ProfileProvider {
 
 impl ProvideCredentials for ProfileProvider {
     fn provide_credentials(&self) -> CredentialsFuture<'_> {
-        let result = self.load();
-        Box::pin(async move { result })
+        // The files are read on the blocking pool, not on the runtime's worker thread.
+        Box::pin(async move { self.credentials_from(self.files.load_async().await?) })
     }
 
     fn name(&self) -> &'static str {
@@ -255,5 +329,79 @@ mod tests {
         let f = files(&dir, "", "[profile app]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n", "app");
         let e = ProfileProvider::new(f).load().expect_err("not yet");
         assert!(e.to_string().contains("uses role_arn"), "{e}");
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_with_the_file_and_the_cap_and_a_normal_one_still_works() {
+        let dir = temp_dir("oversize");
+        let mut big = String::from("[default]\naws_access_key_id = AKIABIG\naws_secret_access_key = s\n");
+        while big.len() as u64 <= MAX_FILE_SIZE {
+            big.push_str("# padding padding padding padding padding padding padding padding padding\n");
+        }
+        let f = files(&dir, &big, "", "default");
+        let e = f.load().expect_err("too big");
+        let text = e.to_string();
+        assert!(text.contains("credentials is larger than 1024 KiB") && text.contains(&dir.display().to_string()), "{text}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidConfiguration);
+        // Exactly at the cap is fine.
+        let mut exact = String::from("[default]\naws_access_key_id = AKIAEXACT\naws_secret_access_key = s\n");
+        exact.push_str(&"#".repeat(MAX_FILE_SIZE as usize - exact.len() - 1));
+        exact.push('\n');
+        let f = files(&dir, &exact, "", "default");
+        assert_eq!(f.load().expect("at the cap").get("aws_access_key_id"), Some("AKIAEXACT"));
+        let f = files(&dir, "[default]\naws_access_key_id = AKIANORMAL\naws_secret_access_key = s\n", "", "default");
+        assert_eq!(ProfileProvider::new(f).load().expect("normal").access_key_id(), "AKIANORMAL");
+    }
+
+    #[test]
+    fn debug_redacts_secrets_and_tokens() {
+        let dir = temp_dir("debug");
+        let f = files(
+            &dir,
+            "[default]\naws_access_key_id = AKIADEBUG\naws_secret_access_key = SECRETSECRET\naws_session_token = TOKENTOKEN\n",
+            "[default]\nregion = eu-west-1\ncredential_process = fetch --password PASSWORDPASSWORD\n",
+            "default",
+        );
+        let shown = format!("{:?} {:#?}", f.load().expect("parses"), f.load().expect("parses"));
+        for secret in ["SECRETSECRET", "TOKENTOKEN", "PASSWORDPASSWORD"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("** redacted **") && shown.contains("AKIADEBUG") && shown.contains("eu-west-1"), "{shown}");
+    }
+
+    /// The files are read on the blocking pool: a read that blocks (here a FIFO nobody writes to
+    /// yet, as a hung network home directory would) leaves the runtime's only worker free.
+    #[test]
+    fn a_blocked_read_does_not_block_the_runtime_worker() {
+        let dir = temp_dir("fifo");
+        let fifo = dir.join("credentials-fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+        std::fs::write(dir.join("config"), "").expect("write");
+        let f = ProfileFiles { credentials: fifo.clone(), config: dir.join("config"), profile: "default".into() };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+        let provider = std::sync::Arc::new(ProfileProvider::new(f));
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(600));
+            std::fs::write(&fifo, "[default]\naws_access_key_id = AKIAFIFO\naws_secret_access_key = s\n").expect("write the FIFO");
+        });
+        let (credentials, ticks) = runtime.block_on(async move {
+            let load = tokio::spawn(async move { provider.provide_credentials().await });
+            // Another task on the same single worker must keep running while the read waits.
+            let ticker = tokio::spawn(async {
+                let mut ticks = 0u32;
+                for _ in 0..20 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    ticks += 1;
+                }
+                ticks
+            });
+            let ticks = tokio::time::timeout(std::time::Duration::from_millis(400), ticker).await;
+            (load.await, ticks)
+        });
+        writer.join().expect("writer");
+        assert_eq!(credentials.expect("task").expect("credentials").access_key_id(), "AKIAFIFO");
+        assert_eq!(ticks.ok().and_then(Result::ok), Some(20), "the worker was blocked by the file read");
     }
 }
