@@ -9,8 +9,26 @@
 //! for how much *real* time it may be handed out (until the mandatory window opens), and
 //! [`Agent::await_snapshot`] blocks until a newer generation exists. That is how the Java side
 //! keeps its hot path free of native calls.
+//!
+//! Robustness:
+//! * **Close wakes everyone.** Every blocking call ([`Agent::get_blocking`],
+//!   [`Agent::refresh_blocking`], [`Agent::await_snapshot`]) returns [`CredentialsError::Closed`]
+//!   as soon as the agent is closed, even while a fetch is still retrying; the fetch is dropped.
+//! * **Suspend.** Tokio's timer (the monotonic clock) stops while the machine sleeps; the agent's
+//!   clock (boot-clock based) does not. So the refresher never sleeps longer than
+//!   [`REFRESHER_MAX_SLEEP`] at a time and reads the clock again after every wake: after a resume it
+//!   refreshes within one such sleep, not when the pre-suspend timer would have fired.
+//! * **Supervision.** The refresher runs as a task of its own under a supervisor that restarts it
+//!   after a panic (after [`REFRESHER_RESTART_DELAY`]) and counts restarts (`refresherRestarts` in
+//!   [`Agent::stats_json`]). A panic in a caller's own fetch becomes an internal error.
 
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::cache::{CacheConfig, CredentialsCache, ProvideCredentials};
@@ -23,6 +41,7 @@ use crate::imds::{ImdsClient, ImdsCredentialsProvider};
 use crate::runtime::runtime;
 use crate::skew::{SkewCorrectedClock, SkewEstimator};
 use crate::sources::chain::{self, SourceKind};
+use crate::sources::timeout;
 
 /// Credentials plus how long they may be used without asking the agent again.
 #[derive(Debug, Clone)]
@@ -33,19 +52,54 @@ pub struct Snapshot {
     pub valid_for: Duration,
 }
 
+/// The longest the refresher sleeps at a time (real time, as tokio measures it). Tokio's timer
+/// stops while the machine is suspended; after each wake the refresher reads the agent's clock,
+/// which does not stop, again.
+pub const REFRESHER_MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long the supervisor waits before restarting a refresher that panicked.
+pub const REFRESHER_RESTART_DELAY: Duration = Duration::from_secs(1);
+
+/// Real-time settings of the background refresher. The defaults are the constants above; tests
+/// shorten them.
+#[derive(Debug, Clone)]
+pub struct RefresherSettings {
+    /// The longest single sleep: bounds how late a refresh can be after a suspend/resume.
+    pub max_sleep: Duration,
+    /// Pause before restarting the refresher after a panic.
+    pub restart_delay: Duration,
+}
+
+impl Default for RefresherSettings {
+    fn default() -> Self {
+        Self { max_sleep: REFRESHER_MAX_SLEEP, restart_delay: REFRESHER_RESTART_DELAY }
+    }
+}
+
 #[derive(Default)]
 struct SignalState {
     generation: u64,
     closed: bool,
 }
 
-/// Wakes Java threads blocked in `await_snapshot` (a condvar, because they are not tokio tasks)
-/// and the refresher task (a `Notify`).
-#[derive(Default)]
+/// Wakes Java threads blocked in `await_snapshot` (a condvar, because they are not tokio tasks),
+/// the refresher task (a `Notify`), and anything awaiting inside the runtime for the agent to close
+/// (a watch channel: unlike `Notify`, it cannot miss a close that happened before the wait).
 struct Signal {
     state: Mutex<SignalState>,
     changed: Condvar,
     wake_refresher: tokio::sync::Notify,
+    closed_tx: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Signal {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            wake_refresher: tokio::sync::Notify::new(),
+            closed_tx: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl Signal {
@@ -61,9 +115,53 @@ impl Signal {
 
     fn close(&self) {
         self.lock().closed = true;
+        self.closed_tx.send_replace(true);
         self.changed.notify_all();
         self.wake_refresher.notify_one();
     }
+
+    fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Completes once the agent is closed (at once if it already is).
+    async fn closed(&self) {
+        let mut rx = self.closed_tx.subscribe();
+        // An error means the sender is gone, which only happens as the agent is dropped.
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
+}
+
+/// Polls a future, turning a panic inside it into `Err(message)`.
+struct CatchUnwind<F: Future> {
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> CatchUnwind<F> {
+    fn new(inner: F) -> Self {
+        Self { inner: Box::pin(inner) }
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.get_mut().inner.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 pub struct Agent {
@@ -71,7 +169,9 @@ pub struct Agent {
     clock: Arc<dyn Clock>,
     signal: Arc<Signal>,
     imds: Option<Arc<ImdsClient>>,
+    /// The refresher's supervisor.
     refresher: tokio::task::JoinHandle<()>,
+    refresher_restarts: Arc<AtomicU64>,
     skew: Arc<SkewEstimator>,
     source: SourceKind,
     shadowed: Arc<Mutex<Vec<SourceKind>>>,
@@ -115,7 +215,11 @@ impl Agent {
             .unwrap_or_else(|| env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
         let order = options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec());
         let timeout = options.attempt_timeout.unwrap_or(Duration::from_secs(1));
-        let resolution = chain::resolve(&env, &options.system_properties, &order, !imds_disabled, timeout)?;
+        // One deadline for a whole fetch from any source, so a hung process or endpoint cannot hold
+        // the single-flight gate (see sources::timeout).
+        let load_timeout =
+            options.load_timeout.unwrap_or_else(|| timeout::default_load_timeout(timeout, options.max_attempts.unwrap_or(3)));
+        let resolution = chain::resolve_with_load_timeout(&env, &options.system_properties, &order, !imds_disabled, timeout, load_timeout)?;
         let mut imds = ImdsClient::builder().env(env.clone()).skew_estimator(skew.clone());
         if let Some(e) = &options.endpoint {
             imds = imds.endpoint(e.clone());
@@ -141,8 +245,9 @@ impl Agent {
                 if let Some(role) = &options.role_name {
                     provider = provider.role_name(role.clone());
                 }
-                let provider = provider.build(client.clone())?;
-                Self::start(winner, Arc::new(provider), clock, config, Some(client), skew)?
+                let provider: Arc<dyn ProvideCredentials> = Arc::new(provider.build(client.clone())?);
+                let provider = Arc::new(timeout::LoadTimeout::new(provider, load_timeout));
+                Self::start(winner, provider, clock, config, Some(client), skew)?
             }
             Some(provider) => Self::start(winner, provider, clock, config, None, skew)?,
         };
@@ -184,10 +289,12 @@ impl Agent {
             // Follow an external tool that rewrites the files: refetch when they change.
             let (cache, signal) = (agent.cache.clone(), agent.signal.clone());
             agent.tasks.push(rt.spawn(async move {
-                let mut seen = files.modified();
+                // The mtime checks run on the blocking pool: the runtime has one worker, and a
+                // hung network file system must not stall every agent's refresh.
+                let mut seen = files.modified_async().await;
                 loop {
                     tokio::time::sleep(PROFILE_POLL).await;
-                    let now = files.modified();
+                    let now = files.modified_async().await;
                     if now != seen {
                         seen = now;
                         if let Some(current) = cache.peek() {
@@ -222,17 +329,47 @@ impl Agent {
         imds: Option<Arc<ImdsClient>>,
         skew: Arc<SkewEstimator>,
     ) -> Result<Agent, CredentialsError> {
+        Self::start_with(kind, source, clock, config, imds, skew, RefresherSettings::default())
+    }
+
+    /// [`Self::start`] with the refresher's real-time settings given (tests shorten them).
+    pub fn start_with(
+        kind: SourceKind,
+        source: Arc<dyn ProvideCredentials>,
+        clock: Arc<dyn Clock>,
+        config: CacheConfig,
+        imds: Option<Arc<ImdsClient>>,
+        skew: Arc<SkewEstimator>,
+        settings: RefresherSettings,
+    ) -> Result<Agent, CredentialsError> {
         let rt = runtime()?;
         let signal = Arc::new(Signal::default());
         let listener = signal.clone();
         let cache =
             Arc::new(CredentialsCache::new(source, clock.clone(), config).with_update_listener(Box::new(move |g| listener.publish(g))));
-        let refresher = rt.spawn(run_refresher(cache.clone(), clock.clone(), signal.clone()));
-        Ok(Agent { cache, clock, signal, imds, refresher, skew, source: kind, shadowed: Default::default(), tasks: Vec::new() })
+        let refresher_restarts = Arc::new(AtomicU64::new(0));
+        let refresher = rt.spawn(supervise_refresher(cache.clone(), clock.clone(), signal.clone(), settings, refresher_restarts.clone()));
+        Ok(Agent {
+            cache,
+            clock,
+            signal,
+            imds,
+            refresher,
+            refresher_restarts,
+            skew,
+            source: kind,
+            shadowed: Default::default(),
+            tasks: Vec::new(),
+        })
     }
 
     pub fn is_closed(&self) -> bool {
-        self.signal.lock().closed
+        self.signal.is_closed()
+    }
+
+    /// How often the background refresher was restarted after a panic.
+    pub fn refresher_restarts(&self) -> u64 {
+        self.refresher_restarts.load(Ordering::Relaxed)
     }
 
     fn ensure_open(&self) -> Result<(), CredentialsError> {
@@ -244,11 +381,21 @@ impl Agent {
     }
 
     /// Credentials, refreshing first when the policy says so. Blocks the calling thread; must not
-    /// be called from inside the runtime.
+    /// be called from inside the runtime. Returns `Err(Closed)` as soon as the agent is closed, even
+    /// while a fetch is in progress (the fetch is then dropped).
     pub fn get_blocking(&self) -> Result<Snapshot, CredentialsError> {
         self.ensure_open()?;
-        let outcome = runtime()?.block_on(self.cache.get());
-        let credentials = outcome.result?;
+        let result = runtime()?.block_on(async {
+            tokio::select! {
+                biased;
+                _ = self.signal.closed() => Err(CredentialsError::Closed),
+                outcome = CatchUnwind::new(self.cache.get()) => match outcome {
+                    Ok(outcome) => outcome.result,
+                    Err(panic) => Err(CredentialsError::internal(format!("panic while fetching credentials: {panic}"))),
+                },
+            }
+        });
+        let credentials = result?;
         self.ensure_open()?;
         Ok(self.snapshot_of(credentials))
     }
@@ -346,6 +493,7 @@ impl Agent {
             "failures": stats.failures,
             "sourceCalls": stats.source_calls,
             "rateLimited": stats.rate_limited,
+            "refresherRestarts": self.refresher_restarts(),
             "imdsTokenRequests": imds.token_requests,
             "imdsMetadataRequests": imds.metadata_requests,
             "imdsRetries": imds.retries,
@@ -356,6 +504,7 @@ impl Agent {
             "clockSkew": {
                 "offsetMillis": skew.offset_ms,
                 "samples": skew.samples.len(),
+                "rejectedSamples": skew.rejected_samples,
                 "lastChangedEpochMillis": skew.last_changed
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map(|d| d.as_millis() as u64),
@@ -372,32 +521,85 @@ impl Drop for Agent {
     }
 }
 
-async fn run_refresher(cache: Arc<CredentialsCache>, clock: Arc<dyn Clock>, signal: Arc<Signal>) {
+/// Runs the refresher as a task of its own and restarts it, after `settings.restart_delay`, if it
+/// panics; returns once the agent is closed.
+async fn supervise_refresher(
+    cache: Arc<CredentialsCache>,
+    clock: Arc<dyn Clock>,
+    signal: Arc<Signal>,
+    settings: RefresherSettings,
+    restarts: Arc<AtomicU64>,
+) {
+    loop {
+        let task = tokio::spawn(run_refresher(cache.clone(), clock.clone(), signal.clone(), settings.clone()));
+        let abort = task.abort_handle();
+        let joined = tokio::select! {
+            joined = task => joined,
+            _ = signal.closed() => {
+                abort.abort();
+                return;
+            }
+        };
+        match joined {
+            // The refresher returns only once the agent is closed.
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                let restarts = restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                let panic = panic_message(e.into_panic().as_ref());
+                tracing::error!(
+                    panic = %panic,
+                    restarts,
+                    restart_in = ?settings.restart_delay,
+                    "the background credentials refresher panicked (a bug in freshcreds, please report it); restarting it"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(settings.restart_delay) => {}
+                    _ = signal.closed() => return,
+                }
+            }
+            // Cancelled: the runtime is shutting down.
+            Err(_) => return,
+        }
+    }
+}
+
+async fn run_refresher(cache: Arc<CredentialsCache>, clock: Arc<dyn Clock>, signal: Arc<Signal>, settings: RefresherSettings) {
     // Never spin: after a look that could not refresh, wait at least this long (clock time).
     const MIN_PAUSE: Duration = Duration::from_secs(1);
     loop {
-        if signal.lock().closed {
+        if signal.is_closed() {
             return;
         }
         let Some(at) = cache.next_refresh_at() else {
             // Nothing loaded yet: the first load is a caller's; wait for it.
-            signal.wake_refresher.notified().await;
+            tokio::select! {
+                _ = signal.wake_refresher.notified() => {}
+                _ = signal.closed() => return,
+            }
             continue;
         };
         let now = clock.now();
         if at > now {
-            let wait = clock.real_duration(at.duration_since(now).unwrap_or_default());
+            // Sleep in slices of at most `max_sleep` and read the clock again after each: tokio's
+            // timer stops during a suspend, the agent's clock does not.
+            let wait = clock.real_duration(at.duration_since(now).unwrap_or_default()).min(settings.max_sleep);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = signal.wake_refresher.notified() => continue,
+                _ = signal.wake_refresher.notified() => {}
+                _ = signal.closed() => return,
             }
+            continue;
         }
-        let outcome = cache.get().await;
+        let outcome = tokio::select! {
+            outcome = cache.get_for_refresher() => outcome,
+            _ = signal.closed() => return,
+        };
         if !outcome.refreshed {
-            let pause = clock.real_duration(MIN_PAUSE);
+            let pause = clock.real_duration(MIN_PAUSE).min(settings.max_sleep);
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = signal.wake_refresher.notified() => {}
+                _ = signal.closed() => return,
             }
         }
     }

@@ -9,6 +9,7 @@
 //! | `advisoryWindowMillis` | overrides the lifetime-based advisory window (5-minute floor) |
 //! | `attemptTimeoutMillis` | per-attempt IMDS timeout (else `AWS_METADATA_SERVICE_TIMEOUT`) |
 //! | `maxAttempts` | IMDS attempts per call (else `AWS_METADATA_SERVICE_NUM_ATTEMPTS`) |
+//! | `loadTimeoutMillis` | deadline for one whole fetch from any source (default 5 s, or IMDS's own budget if larger) |
 //! | `tokenTtlSeconds` | IMDSv2 session token TTL (default 21600) |
 //! | `imdsDisabled` | `true` disables IMDS (else `AWS_EC2_METADATA_DISABLED`) |
 //! | `clock.originEpochMillis`, `clock.scale` | compressed time, for tests and the demo only |
@@ -30,6 +31,8 @@ pub struct AgentOptions {
     pub advisory_window: Option<Duration>,
     pub attempt_timeout: Option<Duration>,
     pub max_attempts: Option<u32>,
+    /// The deadline for one whole fetch, retries included (see `sources::timeout`).
+    pub load_timeout: Option<Duration>,
     pub token_ttl: Option<Duration>,
     pub imds_disabled: Option<bool>,
     pub compressed_clock: Option<(SystemTime, f64)>,
@@ -48,6 +51,7 @@ impl std::fmt::Debug for AgentOptions {
             advisory_window,
             attempt_timeout,
             max_attempts,
+            load_timeout,
             token_ttl,
             imds_disabled,
             compressed_clock,
@@ -60,6 +64,7 @@ impl std::fmt::Debug for AgentOptions {
             .field("advisory_window", advisory_window)
             .field("attempt_timeout", attempt_timeout)
             .field("max_attempts", max_attempts)
+            .field("load_timeout", load_timeout)
             .field("token_ttl", token_ttl)
             .field("imds_disabled", imds_disabled)
             .field("compressed_clock", compressed_clock)
@@ -69,7 +74,7 @@ impl std::fmt::Debug for AgentOptions {
     }
 }
 
-const KNOWN_KEYS: &str = "source, systemProperties.accessKeyId, systemProperties.secretAccessKey, systemProperties.sessionToken, endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
+const KNOWN_KEYS: &str = "source, systemProperties.accessKeyId, systemProperties.secretAccessKey, systemProperties.sessionToken, endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, loadTimeoutMillis, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
 
 impl AgentOptions {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<Self, CredentialsError> {
@@ -102,6 +107,16 @@ impl AgentOptions {
                 "advisoryWindowMillis" => options.advisory_window = Some(Duration::from_millis(number(key, value)?)),
                 "attemptTimeoutMillis" => options.attempt_timeout = Some(Duration::from_millis(number(key, value)?)),
                 "maxAttempts" => options.max_attempts = Some(u32::try_from(number(key, value)?).unwrap_or(u32::MAX)),
+                "loadTimeoutMillis" => {
+                    let millis = number(key, value)?;
+                    if millis == 0 {
+                        return Err(CredentialsError::invalid_config(
+                            "loadTimeoutMillis is 0",
+                            "Use a deadline of at least a few seconds (the default is 5000 ms), or leave it unset.",
+                        ));
+                    }
+                    options.load_timeout = Some(Duration::from_millis(millis));
+                }
                 "tokenTtlSeconds" => options.token_ttl = Some(Duration::from_secs(number(key, value)?)),
                 "imdsDisabled" => options.imds_disabled = Some(boolean(key, value)?),
                 "clock.originEpochMillis" => {
@@ -179,6 +194,7 @@ mod tests {
             ("advisoryWindowMillis", "600000"),
             ("attemptTimeoutMillis", "250"),
             ("maxAttempts", "5"),
+            ("loadTimeoutMillis", "7000"),
             ("tokenTtlSeconds", "60"),
             ("imdsDisabled", "false"),
             ("clock.originEpochMillis", "1000"),
@@ -187,7 +203,14 @@ mod tests {
         .expect("valid");
         assert_eq!(o.max_attempts, Some(5));
         assert_eq!(o.attempt_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.load_timeout, Some(Duration::from_millis(7000)));
         assert_eq!(o.compressed_clock.map(|c| c.1), Some(600.0));
+    }
+
+    #[test]
+    fn a_zero_load_timeout_is_refused_with_the_fix() {
+        let e = AgentOptions::from_pairs(&[("loadTimeoutMillis", "0")]).expect_err("zero");
+        assert!(e.to_string().contains("loadTimeoutMillis is 0") && e.to_string().contains("5000 ms"), "{e}");
     }
 
     #[test]

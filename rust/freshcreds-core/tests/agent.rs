@@ -82,7 +82,7 @@ fn a_snapshot_is_valid_until_the_mandatory_window() {
     let expiry = snapshot.credentials.expiration().expect("expiring");
     let until_mandatory = expiry.duration_since(fx.sim.sim_now()).expect("future") - Duration::from_secs(60);
     let expected = until_mandatory.div_f64(SCALE);
-    let diff = if snapshot.valid_for > expected { snapshot.valid_for - expected } else { expected - snapshot.valid_for };
+    let diff = snapshot.valid_for.abs_diff(expected);
     assert!(diff < Duration::from_millis(200), "valid for {:?}, expected about {expected:?}", snapshot.valid_for);
 }
 

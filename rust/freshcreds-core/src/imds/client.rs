@@ -429,7 +429,9 @@ impl ImdsClient {
 
     async fn pause_before_retry(&self, attempt: u32) {
         self.count(|s| s.retries += 1);
-        tokio::time::sleep(backoff::full_jitter(attempt, RETRY_BASE, RETRY_CAP)).await;
+        // On the injected clock's scale: in compressed time (the simulator, the soak) a real 200 ms
+        // pause would be minutes of credential life; with the system clock this is the same pause.
+        tokio::time::sleep(self.clock.real_duration(backoff::full_jitter(attempt, RETRY_BASE, RETRY_CAP))).await;
     }
 
     async fn drop_token(&self) {

@@ -3,6 +3,7 @@ package dev.freshcreds;
 import dev.freshcreds.internal.CredentialsSnapshot;
 import dev.freshcreds.internal.MonotonicClock;
 import dev.freshcreds.internal.NativeAgent;
+import dev.freshcreds.internal.WallClock;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,8 +23,9 @@ import java.util.logging.Logger;
  * native code.
  *
  * <p>{@link #currentSnapshot()} is the hot path: while the last snapshot is inside its validity period
- * (measured with a monotonic clock) it returns it without calling native code and without
- * allocating. Otherwise it asks native code, which blocks only for the first load or inside the
+ * (measured with a monotonic clock, and bounded by a wall-clock deadline as well, because the
+ * monotonic clock stops while the machine is suspended) it returns it without calling native code
+ * and without allocating. Otherwise it asks native code, which blocks only for the first load or inside the
  * mandatory refresh window. A daemon thread waits on native code for newer snapshots and publishes
  * them, so callers normally never block.
  *
@@ -38,6 +40,7 @@ public final class FreshcredsAgent implements AutoCloseable {
 
     private final long handle;
     private final MonotonicClock clock;
+    private final WallClock wallClock;
     private final String description;
     private final AtomicReference<CredentialsSnapshot> current = new AtomicReference<CredentialsSnapshot>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -49,9 +52,10 @@ public final class FreshcredsAgent implements AutoCloseable {
     private final AtomicLong invalidations = new AtomicLong();
     private final Thread watcher;
 
-    private FreshcredsAgent(long handle, MonotonicClock clock, String description) {
+    private FreshcredsAgent(long handle, MonotonicClock clock, WallClock wallClock, String description) {
         this.handle = handle;
         this.clock = clock;
+        this.wallClock = wallClock;
         this.description = description;
         this.watcher = new Thread(new Runnable() {
             @Override
@@ -78,7 +82,7 @@ public final class FreshcredsAgent implements AutoCloseable {
             throw closedException(null);
         }
         CredentialsSnapshot snap = current.get();
-        if (snap != null && clock.nanoTime() - snap.receivedAtNanos() < snap.validForNanos()) {
+        if (snap != null && usable(snap)) {
             return snap;
         }
         long epoch = invalidations.get();
@@ -262,6 +266,11 @@ public final class FreshcredsAgent implements AutoCloseable {
         return watcher;
     }
 
+    /** Whether {@code snap} may be handed out without native code: on both clocks, see {@link CredentialsSnapshot}. */
+    private boolean usable(CredentialsSnapshot snap) {
+        return snap.isUsableAt(clock.nanoTime(), wallClock.currentTimeMillis());
+    }
+
     private void ensureOpen() {
         if (closed.get()) {
             throw closedException(null);
@@ -293,8 +302,7 @@ public final class FreshcredsAgent implements AutoCloseable {
         }
         while (true) {
             CredentialsSnapshot cur = current.get();
-            if (cur != null && cur.generation() >= fresh.generation()
-                    && clock.nanoTime() - cur.receivedAtNanos() < cur.validForNanos()) {
+            if (cur != null && cur.generation() >= fresh.generation() && usable(cur)) {
                 return cur;
             }
             if (cur != null && cur.generation() > fresh.generation()) {
@@ -349,6 +357,7 @@ public final class FreshcredsAgent implements AutoCloseable {
     public static final class Builder {
         private final Map<String, String> options = new LinkedHashMap<String, String>();
         private MonotonicClock clock = MonotonicClock.SYSTEM;
+        private WallClock wallClock = WallClock.SYSTEM;
 
         Builder() {
         }
@@ -387,6 +396,20 @@ public final class FreshcredsAgent implements AutoCloseable {
                 throw new InvalidConfigurationException("maxAttempts must be at least 1, got " + attempts);
             }
             options.put("maxAttempts", Integer.toString(attempts));
+            return this;
+        }
+
+        /**
+         * The deadline for one whole fetch from any source, retries included (default 5 s, or IMDS's
+         * own budget when {@code attemptTimeout × maxAttempts} is larger). A fetch past it counts as a
+         * failed refresh: the credentials in hand keep being served and the agent retries later.
+         */
+        public Builder loadTimeout(Duration timeout) {
+            long millis = nonNegativeMillis("loadTimeout", timeout);
+            if (millis == 0) {
+                throw new InvalidConfigurationException("loadTimeout must be positive, got " + timeout);
+            }
+            options.put("loadTimeoutMillis", Long.toString(millis));
             return this;
         }
 
@@ -457,6 +480,19 @@ public final class FreshcredsAgent implements AutoCloseable {
         }
 
         /**
+         * Tests only: the wall clock that bounds snapshot validity. It must share
+         * {@link System#currentTimeMillis()}'s origin (snapshots are stamped with {@link WallClock#SYSTEM}),
+         * e.g. the system clock plus an offset that a test advances to play a suspend.
+         */
+        Builder wallClock(WallClock wallClock) {
+            if (wallClock == null) {
+                throw new InvalidConfigurationException("wallClock must not be null");
+            }
+            this.wallClock = wallClock;
+            return this;
+        }
+
+        /**
          * Loads the native library if needed and creates the agent. Does not wait for credentials.
          *
          * @throws NativeLibraryUnavailableException if the native library cannot be loaded
@@ -475,7 +511,7 @@ public final class FreshcredsAgent implements AutoCloseable {
             }
             long handle = NativeAgent.create(flat.toArray(new String[0]));
             String endpoint = options.get("endpoint");
-            FreshcredsAgent agent = new FreshcredsAgent(handle, clock,
+            FreshcredsAgent agent = new FreshcredsAgent(handle, clock, wallClock,
                     "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint));
             agent.watcher.start();
             return agent;

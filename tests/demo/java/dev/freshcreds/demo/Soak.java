@@ -27,17 +27,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Soak: 24 compressed hours of mixed IMDS and clock faults against SDK v1 and v2 STS clients that
+ * Soak: 32 compressed hours of mixed IMDS and clock faults against SDK v1 and v2 STS clients that
  * use freshcreds with its SDK hooks and the SDKs' default retries, as a production service would.
  * Prints one line per simulated hour and a summary: calls, failures, refreshes, IMDS requests and
  * the largest caller latency. Not part of {@code check}; run with {@code gradle soak}.
+ *
+ * <p>The last fault is an IMDS outage longer than the credentials' lifetime. Calls fail once the
+ * credentials in hand expire (nothing better exists), but after this or any IMDS outage no call may
+ * fail more than {@value #RECOVERY_BOUND_SIM_SECONDS} simulated seconds after IMDS is back (the refresher retries
+ * on its short recovery schedule, not the 300–600 s backoff); the soak exits with status 1 if one does,
+ * or if the IMDS requests made during the outage exceed the bound the recovery schedule sets.
  *
  * <p>One real second is twenty simulated minutes; credentials live six hours and IMDS rotates them
  * 75 minutes before expiry, as EC2 does well ahead of the advisory window. Only 127.0.0.1 is used.
  */
 public final class Soak {
     private static final double SCALE = 1200;
-    private static final int HOURS = 24;
+    private static final int HOURS = 32;
+    /** Credentials' lifetime and the long outage, in simulated hours. */
+    private static final int LIFETIME_HOURS = 6;
+    private static final double LONG_OUTAGE_START = 23.0;
+    private static final double LONG_OUTAGE_END = 30.0;
+    /** No call may fail more than this long (simulated) after the long outage ends. */
+    private static final long RECOVERY_BOUND_SIM_SECONDS = 60;
     private static final int THREADS_PER_SDK = 4;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -84,6 +96,8 @@ public final class Soak {
         new Step(21.0, "burst", "{\"imds_throttle\":true}", false),
         new Step(21.25, "burst over", "{\"imds_throttle\":false}", false),
         new Step(22.0, "host clock right again", "{\"aws_clock_skew_ms\":0}", false),
+        new Step(LONG_OUTAGE_START, "IMDS down for 7 h: longer than the credentials live", "{\"imds_down\":true}", false),
+        new Step(LONG_OUTAGE_END, "IMDS back after the long outage", "{\"imds_down\":false}", false),
     };
 
     private Soak() {
@@ -107,7 +121,7 @@ public final class Soak {
     }
 
     private static int run() throws Exception {
-        try (SimulatorProcess sim = SimulatorProcess.start(SCALE, 6 * 3600, 75 * 60)) {
+        try (SimulatorProcess sim = SimulatorProcess.start(SCALE, LIFETIME_HOURS * 3600, 75 * 60)) {
             final FreshcredsAgent agent = FreshcredsAgent.builder()
                     .imdsEndpoint(sim.baseUrl())
                     .compressedClockForTesting(sim.originEpochMillis(), sim.timeScale())
@@ -132,12 +146,22 @@ public final class Soak {
             final AtomicLong slowestProviderNanos = new AtomicLong();
             final AtomicLong slowestCallNanos = new AtomicLong();
             final Map<String, AtomicLong> failures = new ConcurrentHashMap<String, AtomicLong>();
+            // After each IMDS outage ("IMDS back" steps), until the next step: when it ended
+            // (System.nanoTime, just before IMDS was brought back), the latest failed call started
+            // after that (simulated ms), and those beyond the bound.
+            final AtomicLong outageEndNanos = new AtomicLong(Long.MAX_VALUE);
+            final AtomicLong latestFailureAfterOutageSimMillis = new AtomicLong(-1);
+            final AtomicLong failuresAfterOutage = new AtomicLong();
+            final AtomicLong lateFailures = new AtomicLong();
+            long outageImdsBefore = 0;
+            long outageImdsAfter = 0;
             List<Thread> workers = new ArrayList<Thread>();
             for (int i = 0; i < 2 * THREADS_PER_SDK; i++) {
                 final boolean useV1 = i % 2 == 0;
                 Thread t = new Thread(() -> {
                     while (!stop.get()) {
                         long start = System.nanoTime();
+                        long heldExpiration = heldExpiration(agent);
                         String failure = null;
                         try {
                             if (useV1) {
@@ -160,13 +184,22 @@ public final class Soak {
                         }
                         max(slowestCallNanos, System.nanoTime() - start);
                         calls.incrementAndGet();
-                        if (failure != null && failure.endsWith("ExpiredToken") && expiredInHand(agent, sim)) {
+                        if (failure != null && failure.endsWith("ExpiredToken") && expired(heldExpiration, sim)) {
                             // Static stability: IMDS was unreachable past the credentials' expiry,
-                            // so the expired ones in hand were the best there was.
+                            // so the expired ones in hand when the call started were the best there was.
                             failure += " (credentials expired during an IMDS outage)";
                         }
                         if (failure != null) {
                             failures.computeIfAbsent(failure, k -> new AtomicLong()).incrementAndGet();
+                            long end = outageEndNanos.get();
+                            if (start >= end) {
+                                long afterSimMillis = (long) ((start - end) * SCALE / 1e6);
+                                failuresAfterOutage.incrementAndGet();
+                                max(latestFailureAfterOutageSimMillis, afterSimMillis);
+                                if (afterSimMillis > TimeUnit.SECONDS.toMillis(RECOVERY_BOUND_SIM_SECONDS)) {
+                                    lateFailures.incrementAndGet();
+                                }
+                            }
                         }
                         try {
                             Thread.sleep(5);
@@ -199,6 +232,14 @@ public final class Soak {
                         break;
                     }
                     Step step = SCHEDULE[next++];
+                    if (step.hour == LONG_OUTAGE_START) {
+                        outageImdsBefore = sim.stats().imdsRequestsTotal();
+                    }
+                    if (step.hour == LONG_OUTAGE_END) {
+                        outageImdsAfter = sim.stats().imdsRequestsTotal();
+                    }
+                    // After each outage, until the next step: failures must stop within the bound.
+                    outageEndNanos.set(step.label.startsWith("IMDS back") ? System.nanoTime() : Long.MAX_VALUE);
                     if (step.revoke) {
                         sim.revoke();
                     } else {
@@ -245,18 +286,44 @@ public final class Soak {
             }
             long unexpected = Math.max(0, failed - simStats.stsRevokedRejections() - outage);
             System.out.printf("  unexpected failures:    %d (not in flight on a revoked session, not during an outage longer than the credentials)%n", unexpected);
+
+            // The long outage. Refresh attempts: before the credentials' mandatory window, one per
+            // 300-600 s backoff; from it on, the recovery schedule (at most 2 per 30 s). Each attempt
+            // is at most 3 IMDS tries with a token try each.
+            double outageMinutes = (LONG_OUTAGE_END - LONG_OUTAGE_START) * 60;
+            long outageImds = outageImdsAfter - outageImdsBefore;
+            long attemptBound = (long) Math.ceil(outageMinutes * 60 / 300) + 2 * (long) Math.ceil(outageMinutes * 60 / 30);
+            long imdsBound = 2 * 3 * attemptBound;
+            long latest = latestFailureAfterOutageSimMillis.get();
+            System.out.printf("  long IMDS outage:       %.0f simulated min (credentials live %d h): %d IMDS requests (%.1f a simulated minute, bound %d)%n",
+                    outageMinutes, LIFETIME_HOURS, outageImds, outageImds / outageMinutes, imdsBound);
+            System.out.printf("  after IMDS outages:     %d failed calls, the last starting %s after IMDS was back; %d more than %d s after (must be 0)%n",
+                    failuresAfterOutage.get(), latest < 0 ? "-" : String.format("%.1f simulated s", latest / 1000.0),
+                    lateFailures.get(), RECOVERY_BOUND_SIM_SECONDS);
             v1.shutdown();
             v2.close();
             agent.close();
+            if (lateFailures.get() > 0 || outageImds > imdsBound) {
+                System.out.println("soak FAILED: calls failed too long after the outage, or too many IMDS requests during it");
+                return 1;
+            }
             return 0;
         }
     }
 
-    /** Whether the credentials the agent holds are past their expiry on the simulator's clock. */
-    private static boolean expiredInHand(FreshcredsAgent agent, SimulatorProcess sim) {
+    /** The expiration of the credentials the agent hands out now (the hot path: no native call). */
+    private static long heldExpiration(FreshcredsAgent agent) {
         try {
-            long expiration = agent.currentSnapshot().expirationEpochMillis();
-            return expiration <= sim.simNowEpochMillis();
+            return agent.currentSnapshot().expirationEpochMillis();
+        } catch (RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** Whether an expiration is past on the simulator's clock. */
+    private static boolean expired(long expirationEpochMillis, SimulatorProcess sim) {
+        try {
+            return expirationEpochMillis <= sim.simNowEpochMillis();
         } catch (Exception e) {
             return false;
         }

@@ -4,10 +4,15 @@ package dev.freshcreds.internal;
  * One immutable set of credentials as handed over by native code.
  *
  * <p>Native code builds instances through the one constructor (see DEVELOPERS.md, "The JNI
- * contract"). The constructor stamps {@link #receivedAtNanos()} with {@link MonotonicClock#SYSTEM};
- * the snapshot may be handed out without asking native code again while
- * {@code now - receivedAtNanos < validForNanos}, which ends where native code's mandatory refresh
- * window starts.
+ * contract"). The constructor stamps {@link #receivedAtNanos()} with {@link MonotonicClock#SYSTEM}
+ * and {@link #receivedAtWallMillis()} with {@link WallClock#SYSTEM}; the snapshot may be handed out
+ * without asking native code again while {@code now - receivedAtNanos < validForNanos} on the
+ * monotonic clock <em>and</em> the wall clock is before {@link #wallDeadlineMillis()}
+ * ({@code receivedAtWallMillis + validForNanos}). The period ends where native code's mandatory
+ * refresh window starts. Both clocks are needed: the monotonic clock ({@code System.nanoTime()})
+ * stops while the machine is suspended, so after a resume it alone would keep handing out
+ * credentials that expired during the sleep; the wall clock keeps running through a suspend but can
+ * be stepped back, which the monotonic clock cannot.
  *
  * <p>{@link #toString()} shows the access key id and expiration only, never the secret or token.
  */
@@ -22,6 +27,8 @@ public final class CredentialsSnapshot {
     private final long validForNanos;
     private final long generation;
     private final long receivedAtNanos;
+    private final long receivedAtWallMillis;
+    private final long wallDeadlineMillis;
 
     /**
      * Called by native code. Do not change the parameter list: it is part of the JNI contract,
@@ -37,6 +44,7 @@ public final class CredentialsSnapshot {
     public CredentialsSnapshot(String accessKeyId, String secretAccessKey, String sessionToken,
                                long expirationEpochMillis, long validForNanos, long generation) {
         this.receivedAtNanos = MonotonicClock.SYSTEM.nanoTime();
+        this.receivedAtWallMillis = WallClock.SYSTEM.currentTimeMillis();
         if (accessKeyId == null || secretAccessKey == null) {
             throw new NullPointerException("accessKeyId and secretAccessKey must not be null");
         }
@@ -46,6 +54,22 @@ public final class CredentialsSnapshot {
         this.expirationEpochMillis = expirationEpochMillis;
         this.validForNanos = validForNanos;
         this.generation = generation;
+        this.wallDeadlineMillis = wallDeadline(receivedAtWallMillis, validForNanos);
+    }
+
+    /**
+     * {@code receivedAt + validForNanos} in milliseconds, rounded down (never after the monotonic end),
+     * saturating; {@code Long.MAX_VALUE} (no deadline) when native code said "valid for ever".
+     */
+    private static long wallDeadline(long receivedAtMillis, long validForNanos) {
+        if (validForNanos == Long.MAX_VALUE) {
+            return Long.MAX_VALUE;
+        }
+        if (validForNanos <= 0) {
+            return receivedAtMillis;
+        }
+        long validForMillis = validForNanos / 1_000_000L;
+        return receivedAtMillis > Long.MAX_VALUE - validForMillis ? Long.MAX_VALUE : receivedAtMillis + validForMillis;
     }
 
     public String accessKeyId() {
@@ -84,9 +108,31 @@ public final class CredentialsSnapshot {
         return receivedAtNanos;
     }
 
-    /** True while {@code nowNanos} (from {@link MonotonicClock#SYSTEM}) is inside the validity period. */
+    /** {@link WallClock#SYSTEM} reading taken when this snapshot was constructed. */
+    public long receivedAtWallMillis() {
+        return receivedAtWallMillis;
+    }
+
+    /** The wall-clock time ({@link WallClock#SYSTEM}) from which this snapshot must not be used without native code. */
+    public long wallDeadlineMillis() {
+        return wallDeadlineMillis;
+    }
+
+    /**
+     * True while {@code nowNanos} (from {@link MonotonicClock#SYSTEM}) is inside the validity period.
+     * Checks the monotonic clock only; {@link #isUsableAt(long, long)} also checks the wall clock.
+     */
     public boolean isUsableAt(long nowNanos) {
         return nowNanos - receivedAtNanos < validForNanos;
+    }
+
+    /**
+     * True while {@code nowNanos} (from {@link MonotonicClock#SYSTEM}) is inside the validity period and
+     * {@code nowWallMillis} (from {@link WallClock#SYSTEM}) is before {@link #wallDeadlineMillis()}: the
+     * test the agent's hot path makes. Allocation-free.
+     */
+    public boolean isUsableAt(long nowNanos, long nowWallMillis) {
+        return nowNanos - receivedAtNanos < validForNanos && nowWallMillis < wallDeadlineMillis;
     }
 
     @Override

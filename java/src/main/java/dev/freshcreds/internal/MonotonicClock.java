@@ -1,8 +1,10 @@
 package dev.freshcreds.internal;
 
 /**
- * The one place freshcreds reads time on the Java side. Only monotonic time is used: a wall-clock
- * step can never make the Java side hand out credentials that native code considers due for refresh.
+ * Where freshcreds reads monotonic time on the Java side (wall time: {@link WallClock}). Snapshot
+ * validity is measured on it, so a wall-clock step can never make the Java side hand out credentials
+ * that native code considers due for refresh; because it stops while the machine is suspended, a
+ * wall-clock deadline bounds the validity as well (see {@link CredentialsSnapshot}).
  */
 public interface MonotonicClock {
     /** Nanoseconds from an arbitrary fixed origin, monotonic, as {@link System#nanoTime()}. */
