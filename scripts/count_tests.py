@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints one line 'N passed, N failed' for the whole run: cargo's 'test result:' lines from the
 log, the JUnit XML reports Gradle wrote, and the 'platforms: N passed, N failed' line of
-scripts/test-platforms.sh when its log is given as a third argument."""
+scripts/test-platforms.sh and 'fuzz: N passed, N failed' of scripts/fuzz.sh from the logs given
+after them."""
 import glob
 import re
 import sys
@@ -30,13 +31,13 @@ for platform_log in platform_logs:
     try:
         with open(platform_log, errors="replace") as log:
             for line in log:
-                m = re.match(r"platforms: (\d+) passed, (\d+) failed", line)
+                m = re.match(r"(?:platforms|fuzz): (\d+) passed, (\d+) failed", line)
                 if m:
                     summary = (int(m.group(1)), int(m.group(2)))
     except OSError:
         pass
     if summary is None:
-        failed += 1  # the platform script died before its summary
+        failed += 1  # the script died before its summary
     else:
         passed += summary[0]
         failed += summary[1]

@@ -135,6 +135,7 @@ echo "fuzz: kept corpus $corpus_bytes bytes in $(find "$fuzz_dir/corpus" -type f
 if [ "$corpus_bytes" -gt 204800 ]; then
   echo "fuzz: warning: the kept corpus is over 200 KB; shrink it (cargo +nightly fuzz cmin --fuzz-dir $fuzz_dir <target>)" >&2
 fi
+echo "fuzz: $(( ${#summary[@]} - ${#crashed[@]} )) passed, ${#crashed[@]} failed"
 if [ ${#crashed[@]} -gt 0 ]; then
   echo "fuzz: ${#crashed[@]} target(s) crashed: ${crashed[*]}; inputs under target/fuzz/artifacts/" >&2
   exit 1
