@@ -11,7 +11,7 @@
  * Prints one line per check, `ok - name` or `not ok - name: detail`, then `N passed, N failed`
  * as the last line; exits 1 if any check failed. Never prints a secret, a token or a key: only
  * lengths. Every agent is pinned to the IMDS source with an explicit loopback endpoint, so no
- * other credential source and no other address (169.254.169.254, AWS) is ever used.
+ * other credential source and no address but the simulator's is ever used.
  *
  * Run by scripts/test-c-abi.sh.
  */

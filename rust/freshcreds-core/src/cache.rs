@@ -1,5 +1,5 @@
 //! The credentials cache, following the cross-SDK refresh specification
-//! (`shared/conformance/credential-refresh-tests.json`, run in full by `tests/conformance.rs`).
+//! (`tests/conformance/credential-refresh-tests.json`, run in full by `tests/conformance.rs`).
 //!
 //! Behaviour, in the order a call meets it:
 //! 1. **Error cache.** A non-recoverable failure is remembered for 1–5 s and raised again without

@@ -1,5 +1,5 @@
 //! Runs every case of the cross-SDK credential refresh specification
-//! (`shared/conformance/credential-refresh-tests.json`) against [`CredentialsCache`] with a
+//! (`tests/conformance/credential-refresh-tests.json`, copied with its licence from smithy-rs) against [`CredentialsCache`] with a
 //! manual clock and a scripted source. The file is read at test time and never edited; set
 //! `FRESHCREDS_CONFORMANCE_FILE` to point elsewhere.
 
@@ -19,7 +19,7 @@ fn spec_path() -> PathBuf {
     if let Ok(p) = std::env::var("FRESHCREDS_CONFORMANCE_FILE") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/credential-refresh-tests.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/credential-refresh-tests.json")
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -178,7 +178,7 @@ async fn every_conformance_case_passes() {
     let path = spec_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read the conformance file {} ({e}); the repository expects ../shared beside it, or set FRESHCREDS_CONFORMANCE_FILE",
+            "cannot read the conformance file {} ({e}); it ships in the repository under tests/conformance/, or set FRESHCREDS_CONFORMANCE_FILE",
             path.display()
         )
     });
