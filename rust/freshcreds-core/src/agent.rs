@@ -220,22 +220,7 @@ impl Agent {
         let load_timeout =
             options.load_timeout.unwrap_or_else(|| timeout::default_load_timeout(timeout, options.max_attempts.unwrap_or(3)));
         let resolution = chain::resolve_with_load_timeout(&env, &options.system_properties, &order, !imds_disabled, timeout, load_timeout)?;
-        let mut imds = ImdsClient::builder().env(env.clone()).skew_estimator(skew.clone());
-        if let Some(e) = &options.endpoint {
-            imds = imds.endpoint(e.clone());
-        }
-        if let Some(t) = options.attempt_timeout {
-            imds = imds.attempt_timeout(t);
-        }
-        if let Some(a) = options.max_attempts {
-            imds = imds.max_attempts(a);
-        }
-        if let Some(t) = options.token_ttl {
-            imds = imds.token_ttl(t);
-        }
-        if let Some(d) = options.imds_disabled {
-            imds = imds.disabled(d);
-        }
+        let imds = options.imds_client_builder(env.clone()).skew_estimator(skew.clone());
         let config = CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() };
         let winner = resolution.winner;
         let mut agent = match resolution.provider {

@@ -19,7 +19,9 @@
 use std::time::{Duration, SystemTime};
 
 use crate::clock::MAX_CLOCK_SCALE;
+use crate::env::Env;
 use crate::error::CredentialsError;
+use crate::imds::ImdsClientBuilder;
 use crate::sources::chain::{SourceKind, SystemProperties};
 use crate::sources::static_keys::RedactedSystemProperties;
 
@@ -40,6 +42,29 @@ pub struct AgentOptions {
     pub sources: Option<Vec<SourceKind>>,
     /// Java system properties `aws.accessKeyId`, `aws.secretKey`, `aws.sessionToken`.
     pub system_properties: SystemProperties,
+}
+
+impl AgentOptions {
+    /// The IMDS client builder these options describe; unset options fall back to `env`.
+    pub fn imds_client_builder(&self, env: Env) -> ImdsClientBuilder {
+        let mut imds = crate::imds::ImdsClient::builder().env(env);
+        if let Some(e) = &self.endpoint {
+            imds = imds.endpoint(e.clone());
+        }
+        if let Some(t) = self.attempt_timeout {
+            imds = imds.attempt_timeout(t);
+        }
+        if let Some(a) = self.max_attempts {
+            imds = imds.max_attempts(a);
+        }
+        if let Some(t) = self.token_ttl {
+            imds = imds.token_ttl(t);
+        }
+        if let Some(d) = self.imds_disabled {
+            imds = imds.disabled(d);
+        }
+        imds
+    }
 }
 
 impl std::fmt::Debug for AgentOptions {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use freshcreds_core::clock::{Clock, CompressedClock, ManualClock};
 use freshcreds_core::config::AgentOptions;
 use freshcreds_core::env::Env;
-use freshcreds_core::imds::{ImdsClient, ImdsCredentialsProvider};
+use freshcreds_core::imds::ImdsCredentialsProvider;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -39,22 +39,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // ...the IMDS client builder with the options, an empty environment as fallback...
-    let mut imds = ImdsClient::builder().env(Env::empty());
-    if let Some(e) = &options.endpoint {
-        imds = imds.endpoint(e.clone());
-    }
-    if let Some(t) = options.attempt_timeout {
-        imds = imds.attempt_timeout(t);
-    }
-    if let Some(a) = options.max_attempts {
-        imds = imds.max_attempts(a);
-    }
-    if let Some(t) = options.token_ttl {
-        imds = imds.token_ttl(t);
-    }
-    if let Some(d) = options.imds_disabled {
-        imds = imds.disabled(d);
-    }
+    let imds = options.imds_client_builder(Env::empty());
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
     match imds.build(clock) {
         Ok(client) => {
