@@ -164,7 +164,7 @@ fn to_java<'local>(env: &mut Env<'local>, snapshot: &Snapshot) -> Result<JObject
     let valid_for_nanos = i64::try_from(snapshot.valid_for.as_nanos()).unwrap_or(i64::MAX);
     let generation = i64::try_from(snapshot.generation).unwrap_or(i64::MAX);
     let object = env.new_object(
-        jni_str!("dev/freshcreds/internal/CredentialsSnapshot"),
+        jni_str!("dev/freshcreds/CredentialsSnapshot"),
         jni_sig!("(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJJ)V"),
         &[
             JValue::Object(&access_key_id),

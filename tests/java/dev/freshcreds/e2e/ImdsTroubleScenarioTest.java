@@ -3,7 +3,7 @@ package dev.freshcreds.e2e;
 import com.amazonaws.services.securitytoken.AWSSecurityTokenService;
 import dev.freshcreds.CredentialsUnavailableException;
 import dev.freshcreds.FreshcredsAgent;
-import dev.freshcreds.internal.CredentialsSnapshot;
+import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import org.junit.After;

@@ -8,7 +8,7 @@ import com.amazonaws.services.securitytoken.AWSSecurityTokenService;
 import com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.freshcreds.FreshcredsAgent;
-import dev.freshcreds.internal.CredentialsSnapshot;
+import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.internal.SdkHookSupport;
 import dev.freshcreds.sdkv1.FreshcredsRequestHandler;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;

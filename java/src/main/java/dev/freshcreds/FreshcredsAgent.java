@@ -1,6 +1,5 @@
 package dev.freshcreds;
 
-import dev.freshcreds.internal.CredentialsSnapshot;
 import dev.freshcreds.internal.MonotonicClock;
 import dev.freshcreds.internal.NativeAgent;
 import dev.freshcreds.internal.WallClock;
@@ -29,8 +28,19 @@ import java.util.logging.Logger;
  * mandatory refresh window. A daemon thread waits on native code for newer snapshots and publishes
  * them, so callers normally never block.
  *
- * <p>{@link #build()} does not wait for credentials; the first {@link #currentSnapshot()} does.
+ * <p>{@link Builder#build()} does not wait for credentials; the first {@link #currentSnapshot()} does.
  * After {@link #close()} every method throws {@link AgentClosedException}.
+ *
+ * <p>Thread-safe. One agent is meant to serve a whole application: share it between threads and
+ * SDK clients (see {@code dev.freshcreds.sdkv1} and {@code dev.freshcreds.sdkv2}), and close it when
+ * the application shuts down.
+ *
+ * <pre>{@code
+ * try (FreshcredsAgent agent = FreshcredsAgent.builder().build()) {
+ *     CredentialsSnapshot credentials = agent.currentSnapshot();
+ *     // sign with credentials.accessKeyId(), secretAccessKey(), sessionToken()
+ * }
+ * }</pre>
  */
 public final class FreshcredsAgent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FreshcredsAgent.class.getName());
@@ -66,14 +76,23 @@ public final class FreshcredsAgent implements AutoCloseable {
         this.watcher.setDaemon(true);
     }
 
+    /**
+     * Starts building an agent. With no options set, the agent follows the AWS SDKs' default
+     * credential chain and IMDS settings, including their environment variables.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /**
      * The credentials to sign with now. Does not call native code or allocate while the last
-     * snapshot is valid; may block on the first call and inside the mandatory refresh window.
+     * snapshot is valid; may block on the first call and inside the mandatory refresh window, for at
+     * most about the load timeout (see {@link Builder#loadTimeout(Duration)}). Call it for each
+     * request instead of keeping the result.
      *
+     * @return the current snapshot, never null; the same object on every call while it stays valid
      * @throws CredentialsUnavailableException if credentials could not be fetched
      * @throws AgentClosedException            after {@link #close()}
      */
@@ -96,8 +115,11 @@ public final class FreshcredsAgent implements AutoCloseable {
     }
 
     /**
-     * Forces native code to fetch new credentials now and returns them.
+     * Forces native code to fetch new credentials now and returns them. Blocks until the fetch ends,
+     * for at most about the load timeout. Rarely needed: the agent refreshes ahead of expiry by itself,
+     * and {@link #invalidate(String)} is the way to report credentials AWS rejected.
      *
+     * @return the snapshot after the refresh, never null
      * @throws CredentialsUnavailableException if the refresh failed
      * @throws AgentClosedException            after {@link #close()}
      */
@@ -115,8 +137,15 @@ public final class FreshcredsAgent implements AutoCloseable {
 
     /**
      * Tells the agent a service rejected the credentials with this access key id; the next
-     * {@link #currentSnapshot()} asks native code instead of using them. Native code ignores a key
-     * other than the one it holds, so reporting an old key after a rotation costs nothing.
+     * {@link #currentSnapshot()} asks native code instead of using them, and the background refresher
+     * starts fetching new ones at once. Native code ignores a key other than the one it holds, so
+     * reporting an old key after a rotation costs nothing. Does not block. The SDK hooks call this for
+     * you; call it yourself only when you sign requests without them.
+     *
+     * @param accessKeyId the access key id of the rejected credentials, e.g. read from the failed
+     *                    request's {@code Authorization} header; not null
+     * @throws InvalidConfigurationException if {@code accessKeyId} is null
+     * @throws AgentClosedException          after {@link #close()}
      */
     public void invalidate(String accessKeyId) {
         ensureOpen();
@@ -140,9 +169,12 @@ public final class FreshcredsAgent implements AutoCloseable {
      * session was revoked): invalidates them and makes the next {@link #currentSnapshot()} fetch new
      * ones. The native invalidation also wakes the background refresher, which starts that fetch at
      * once; callers arriving meanwhile share it (single flight), so however many requests report the
-     * same key, there is one refresh. Does not block.
+     * same key, there is one refresh. Does not block. Currently the same as
+     * {@link #invalidate(String)}, which wakes the refresher too.
      *
-     * @throws AgentClosedException after {@link #close()}
+     * @param accessKeyId the access key id of the rejected credentials; not null
+     * @throws InvalidConfigurationException if {@code accessKeyId} is null
+     * @throws AgentClosedException          after {@link #close()}
      */
     public void invalidateAndRefresh(String accessKeyId) {
         invalidate(accessKeyId);
@@ -152,8 +184,12 @@ public final class FreshcredsAgent implements AutoCloseable {
      * Feeds one observation of AWS time to the clock-skew estimate: the {@code Date} header of a
      * service response, and when, on this host's wall clock, the request was sent and its response
      * received (all epoch milliseconds). Native code drops samples with a negative or overlong round
-     * trip.
+     * trip. The SDK hooks call this for every response; call it yourself only for requests sent
+     * without them.
      *
+     * @param serverDateEpochMillis       the response's {@code Date} header, epoch milliseconds
+     * @param requestSentEpochMillis      when the request was sent, on this host's wall clock
+     * @param responseReceivedEpochMillis when the response was received, on this host's wall clock
      * @throws InvalidConfigurationException if a time is before 1970
      * @throws AgentClosedException          after {@link #close()}
      */
@@ -171,6 +207,7 @@ public final class FreshcredsAgent implements AutoCloseable {
      * recent samples from IMDS and from the SDK hooks' responses; 0 before any sample. Positive means
      * this host's clock is behind AWS.
      *
+     * @return AWS time minus this host's wall clock, in milliseconds; 0 before any sample
      * @throws AgentClosedException after {@link #close()}
      */
     public long clockOffsetMillis() {
@@ -183,9 +220,12 @@ public final class FreshcredsAgent implements AutoCloseable {
     }
 
     /**
-     * The credential source that won the default chain (in the SDKs' order): {@code environment},
-     * {@code systemProperties}, {@code profile}, {@code container} or {@code imds}.
+     * The credential source that won the chain (by default in the SDKs' order, or the order given to
+     * {@link Builder#source(String...)}). It is chosen by {@link Builder#build()} and does not change
+     * during the agent's life.
      *
+     * @return {@code environment}, {@code systemProperties}, {@code webIdentity}, {@code profile},
+     *         {@code container} or {@code imds}
      * @throws AgentClosedException after {@link #close()}
      */
     public String source() {
@@ -202,6 +242,8 @@ public final class FreshcredsAgent implements AutoCloseable {
      * {@code imds} appears once a background check found an instance role. The AWS article's
      * pitfall: old keys in the environment or a file silently winning over the instance role.
      *
+     * @return the shadowed sources' names (as {@link #source()} names them), never null; empty when
+     *         none
      * @throws AgentClosedException after {@link #close()}
      */
     public java.util.List<String> shadowed() {
@@ -215,7 +257,14 @@ public final class FreshcredsAgent implements AutoCloseable {
         return names.isEmpty() ? java.util.Collections.<String>emptyList() : java.util.Arrays.asList(names.split(","));
     }
 
-    /** Agent statistics from native code as JSON; contains no secrets. */
+    /**
+     * Agent statistics from native code as JSON, for logs and diagnostics: the source, refresh and
+     * failure counters, IMDS request counts, the current generation, an abbreviated access key id,
+     * the expiration, the last error and the clock-skew estimate. Contains no secrets.
+     *
+     * @return one JSON object
+     * @throws AgentClosedException after {@link #close()}
+     */
     public String statsJson() {
         ensureOpen();
         try {
@@ -225,11 +274,20 @@ public final class FreshcredsAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@link #close()} has been called. A closed agent cannot be reopened.
+     *
+     * @return true once {@link #close()} has been called on any thread
+     */
     public boolean isClosed() {
         return closed.get();
     }
 
-    /** Closes the native agent and stops the watcher thread. Idempotent. */
+    /**
+     * Closes the native agent and stops the watcher thread, waiting up to about 3 s for it. Calls
+     * blocked in native code on other threads, and every later call, throw {@link AgentClosedException}.
+     * Idempotent.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
@@ -353,7 +411,16 @@ public final class FreshcredsAgent implements AutoCloseable {
         }
     }
 
-    /** Builds a {@link FreshcredsAgent}. Options not set are left to native defaults. */
+    /**
+     * Builds a {@link FreshcredsAgent}. Options not set are left to native defaults, which follow the
+     * AWS SDKs: where an option has an SDK environment variable (named below), that variable is used
+     * when the option is not set.
+     *
+     * <p>Setters check what Java can (null, blank, negative) and throw
+     * {@link InvalidConfigurationException} at once; ranges, the endpoint URL and source names are
+     * checked by native code in {@link #build()}, which throws the same exception; the ranges of the
+     * IMDS options only when IMDS is the source the agent uses. Not thread-safe.
+     */
     public static final class Builder {
         private final Map<String, String> options = new LinkedHashMap<String, String>();
         private MonotonicClock clock = MonotonicClock.SYSTEM;
@@ -362,25 +429,59 @@ public final class FreshcredsAgent implements AutoCloseable {
         Builder() {
         }
 
-        /** Base URL of the instance metadata service, e.g. {@code http://169.254.169.254}. */
+        /**
+         * Base URL of the instance metadata service: an {@code http} URL with a host (IMDS does not
+         * serve https). Default: {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, else
+         * {@code http://169.254.169.254}; use {@code http://[fd00:ec2::254]} for IPv6.
+         *
+         * @param endpoint the base URL, not null or blank
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code endpoint} is null or blank; a URL that is not
+         *                                       plain http is refused by {@link #build()}
+         */
         public Builder imdsEndpoint(String endpoint) {
             options.put("endpoint", requireNonBlank("imdsEndpoint", endpoint));
             return this;
         }
 
-        /** The instance profile role; by default the first role IMDS lists. */
+        /**
+         * The instance profile role to take credentials for; by default the first role IMDS lists.
+         * A role the instance does not have makes {@link FreshcredsAgent#currentSnapshot()} throw
+         * {@link CredentialsUnavailableException}.
+         *
+         * @param roleName the role name, not null or blank
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code roleName} is null or blank
+         */
         public Builder roleName(String roleName) {
             options.put("roleName", requireNonBlank("roleName", roleName));
             return this;
         }
 
-        /** How long before expiry background refresh starts. */
+        /**
+         * How long before expiry background refresh starts. By default it depends on the credentials'
+         * lifetime: 5 minutes for credentials that live up to 20 minutes, 15 minutes up to 90 minutes,
+         * 60 minutes beyond. A window shorter than 5 minutes is raised to 5 minutes.
+         *
+         * @param window the window, millisecond precision; not null or negative
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code window} is null or negative
+         */
         public Builder advisoryWindow(Duration window) {
             options.put("advisoryWindowMillis", Long.toString(nonNegativeMillis("advisoryWindow", window)));
             return this;
         }
 
-        /** Timeout of one HTTP attempt against IMDS. */
+        /**
+         * Timeout of one HTTP attempt against IMDS, connect to last byte; also used for the container
+         * credentials endpoint. From 1 ms to 1 hour. Default: {@code AWS_METADATA_SERVICE_TIMEOUT}
+         * (seconds), else 1 s.
+         *
+         * @param timeout the timeout, millisecond precision
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code timeout} is null or under 1 ms; over 1 hour
+         *                                       is refused by {@link #build()}
+         */
         public Builder attemptTimeout(Duration timeout) {
             long millis = nonNegativeMillis("attemptTimeout", timeout);
             if (millis == 0) {
@@ -390,7 +491,15 @@ public final class FreshcredsAgent implements AutoCloseable {
             return this;
         }
 
-        /** Attempts per fetch, at least 1. */
+        /**
+         * Attempts per IMDS request, the first one included, from 1 to 20. Default:
+         * {@code AWS_METADATA_SERVICE_NUM_ATTEMPTS}, else 3.
+         *
+         * @param attempts the number of attempts
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code attempts} is less than 1; more than 20 is
+         *                                       refused by {@link #build()}
+         */
         public Builder maxAttempts(int attempts) {
             if (attempts < 1) {
                 throw new InvalidConfigurationException("maxAttempts must be at least 1, got " + attempts);
@@ -403,6 +512,10 @@ public final class FreshcredsAgent implements AutoCloseable {
          * The deadline for one whole fetch from any source, retries included (default 5 s, or IMDS's
          * own budget when {@code attemptTimeout × maxAttempts} is larger). A fetch past it counts as a
          * failed refresh: the credentials in hand keep being served and the agent retries later.
+         *
+         * @param timeout the deadline, millisecond precision
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code timeout} is null or under 1 ms
          */
         public Builder loadTimeout(Duration timeout) {
             long millis = nonNegativeMillis("loadTimeout", timeout);
@@ -413,7 +526,15 @@ public final class FreshcredsAgent implements AutoCloseable {
             return this;
         }
 
-        /** TTL requested for IMDSv2 session tokens (whole seconds). */
+        /**
+         * TTL requested for IMDSv2 session tokens, from 1 s to 6 hours (the default). The agent renews
+         * a token when a tenth of its TTL, at most 5 minutes, is left.
+         *
+         * @param ttl the TTL; only whole seconds are sent, a fraction is dropped
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code ttl} is null, zero or negative; under 1 s or
+         *                                       over 6 hours is refused by {@link #build()}
+         */
         public Builder tokenTtl(Duration ttl) {
             if (ttl == null) {
                 throw new InvalidConfigurationException("tokenTtl must not be null");
@@ -427,7 +548,15 @@ public final class FreshcredsAgent implements AutoCloseable {
 
         /**
          * Pins the credential source, or gives an order: {@code source("imds")},
-         * {@code source("profile", "imds")}. By default the SDKs' chain is followed.
+         * {@code source("profile", "imds")}. By default the SDKs' chain is followed. Sources not
+         * named are never used.
+         *
+         * @param sources one or more of {@code environment}, {@code systemProperties},
+         *                {@code webIdentity}, {@code profile}, {@code container} and {@code imds}
+         *                (case-insensitive), in the order to try them
+         * @return this builder
+         * @throws InvalidConfigurationException if no name is given or one is null or blank; an
+         *                                       unknown name is refused by {@link #build()}
          */
         public Builder source(String... sources) {
             if (sources == null || sources.length == 0) {
@@ -441,7 +570,15 @@ public final class FreshcredsAgent implements AutoCloseable {
             return this;
         }
 
-        /** Refuse to use IMDS at all (native option {@code imdsDisabled}). */
+        /**
+         * Refuse to use IMDS at all (native option {@code imdsDisabled}), including the background
+         * check for an instance role that another source shadows. Default:
+         * {@code AWS_EC2_METADATA_DISABLED=true}, else false. With IMDS disabled and no other source
+         * configured, {@link #build()} throws {@link InvalidConfigurationException}.
+         *
+         * @param disabled true to never contact IMDS
+         * @return this builder
+         */
         public Builder imdsDisabled(boolean disabled) {
             options.put("imdsDisabled", Boolean.toString(disabled));
             return this;
@@ -449,7 +586,17 @@ public final class FreshcredsAgent implements AutoCloseable {
 
         /**
          * Tests and demos only: native code's clock runs {@code scale} times faster than real time,
-         * starting at {@code originEpochMillis}, matching a simulator's compressed clock.
+         * starting at {@code originEpochMillis}, matching a simulator's compressed clock. Never use it
+         * against real AWS: expiry would be judged on the wrong time.
+         *
+         * @param originEpochMillis the instant, epoch milliseconds and not negative, at which native
+         *                          code's clock equals the wall clock
+         * @param scale             how many times faster than real time native code's clock runs,
+         *                          from 1 to 1,000,000
+         * @return this builder
+         * @throws InvalidConfigurationException if {@code scale} is not a positive finite number; a
+         *                                       scale below 1 or above 1,000,000, or a negative origin,
+         *                                       is refused by {@link #build()}
          */
         public Builder compressedClockForTesting(long originEpochMillis, double scale) {
             if (!(scale > 0) || Double.isInfinite(scale)) {
@@ -494,9 +641,14 @@ public final class FreshcredsAgent implements AutoCloseable {
 
         /**
          * Loads the native library if needed and creates the agent. Does not wait for credentials.
+         * Chooses the credential source now, reading the environment, the AWS config files and the
+         * Java system properties {@code aws.accessKeyId}, {@code aws.secretAccessKey} (or
+         * {@code aws.secretKey}) and {@code aws.sessionToken}.
          *
+         * @return a running agent; close it when done, as it holds native resources and a daemon thread
          * @throws NativeLibraryUnavailableException if the native library cannot be loaded
-         * @throws InvalidConfigurationException     if native code refuses an option
+         * @throws InvalidConfigurationException     if native code refuses an option, or no credential
+         *                                           source is configured
          */
         public FreshcredsAgent build() {
             NativeLibraryLoader.ensureLoaded();

@@ -11,10 +11,21 @@ package dev.freshcreds;
 public class FreshcredsException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception with a message and no cause.
+     *
+     * @param message what went wrong and, where possible, how to fix it; never a secret
+     */
     public FreshcredsException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with a message and the failure that caused it.
+     *
+     * @param message what went wrong and, where possible, how to fix it; never a secret
+     * @param cause   the underlying failure, or null when there is none
+     */
     public FreshcredsException(String message, Throwable cause) {
         super(message, cause);
     }

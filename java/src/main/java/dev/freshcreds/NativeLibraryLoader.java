@@ -256,12 +256,22 @@ public final class NativeLibraryLoader {
         Holder.DEFAULT.load();
     }
 
-    /** Where the library was loaded from, or null when it is not loaded. */
+    /**
+     * Where the library was loaded from, for diagnostics. Does not load it.
+     *
+     * @return the library file's path, or a description of how it was found ({@code java.library.path},
+     *         or the copy extracted from the jar), or null when it is not loaded
+     */
     public static String loadedFrom() {
         return Holder.DEFAULT.loadedFrom;
     }
 
-    /** This jar's version, from {@value #VERSION_RESOURCE}, or null when the resource is missing. */
+    /**
+     * This jar's version; when known, the native library's version must equal it. Does not load the
+     * library.
+     *
+     * @return the version from {@value #VERSION_RESOURCE}, or null when the resource is missing
+     */
     public static String jarVersion() {
         return Holder.DEFAULT.jarVersion;
     }

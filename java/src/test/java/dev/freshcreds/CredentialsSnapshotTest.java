@@ -1,6 +1,5 @@
 package dev.freshcreds;
 
-import dev.freshcreds.internal.CredentialsSnapshot;
 import dev.freshcreds.internal.MonotonicClock;
 import org.junit.Test;
 

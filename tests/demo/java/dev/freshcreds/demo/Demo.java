@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.e2e.SimulatorProcess;
-import dev.freshcreds.internal.CredentialsSnapshot;
+import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;

@@ -1,5 +1,7 @@
 package dev.freshcreds.internal;
 
+import dev.freshcreds.CredentialsSnapshot;
+
 /**
  * The JNI entry points of {@code libfreshcreds_jni}. Internal: use {@code dev.freshcreds.FreshcredsAgent}.
  *

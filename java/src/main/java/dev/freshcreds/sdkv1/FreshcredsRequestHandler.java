@@ -48,6 +48,9 @@ import java.util.Map;
  * built; and if the client's own offset is non-zero (the SDK's {@code ClockSkewAdjuster} set it after
  * a skew error, or {@code SDKGlobalTime} was non-zero when the client was built), the SDK copies it onto
  * the request after this handler ran and it wins. That offset came from a server {@code Date} too.
+ *
+ * <p>Thread-safe: one handler may serve several clients. It never throws into an SDK call; once its
+ * agent is closed it does nothing, and the credentials provider reports the closed agent.
  */
 public final class FreshcredsRequestHandler extends RequestHandler2 {
     private static final HandlerContextKey<Long> SENT_AT = new HandlerContextKey<Long>("freshcreds.SentAtEpochMillis");
@@ -60,11 +63,25 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
         this.support = support;
     }
 
-    /** A handler for this agent with the defaults: signing-time correction on, 60 s threshold. */
+    /**
+     * A handler for this agent with the defaults: signing-time correction on, 60 s threshold.
+     *
+     * @param agent the agent whose credentials the client signs with (use the same one as the
+     *              client's credentials provider); not closed by the handler
+     * @return a new handler
+     * @throws NullPointerException if {@code agent} is null
+     */
     public static FreshcredsRequestHandler create(FreshcredsAgent agent) {
         return builder(agent).build();
     }
 
+    /**
+     * Starts building a handler with options other than the defaults.
+     *
+     * @param agent the agent whose credentials the client signs with; not closed by the handler
+     * @return a new builder
+     * @throws NullPointerException if {@code agent} is null
+     */
     public static Builder builder(FreshcredsAgent agent) {
         return new Builder(agent);
     }
@@ -112,7 +129,11 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
         }
     }
 
-    /** The agent behind this handler. */
+    /**
+     * The agent behind this handler.
+     *
+     * @return the agent given to {@link #create(FreshcredsAgent)} or {@link #builder(FreshcredsAgent)}
+     */
     public FreshcredsAgent agent() {
         return support.agent();
     }
@@ -189,19 +210,39 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
             this.agent = agent;
         }
 
-        /** Sign with the estimated AWS time when the host clock is off (default true). */
+        /**
+         * Sign with the estimated AWS time when the host clock is off (default true). When off, the
+         * handler still measures the clock skew and still replaces rejected credentials.
+         *
+         * @param enabled false to leave the request's time offset as the SDK set it
+         * @return this builder
+         */
         public Builder signingTimeCorrection(boolean enabled) {
             this.signingTimeCorrection = enabled;
             return this;
         }
 
-        /** Correct the signing time only when the estimated offset is at least this large (default 60 s). */
+        /**
+         * Correct the signing time only when the estimated offset, either way, is at least this large
+         * (default 60 s); smaller offsets are left to the SDK.
+         *
+         * @param threshold the threshold, millisecond precision; zero corrects any offset. Not null or
+         *                  negative, which {@link #build()} checks
+         * @return this builder
+         */
         public Builder skewThreshold(Duration threshold) {
             this.skewThreshold = threshold;
             return this;
         }
 
-        /** Tests only: the wall clock used to time requests. */
+        /**
+         * Tests only: the wall clock used to time requests. Its type is in the internal package, which
+         * is not API.
+         *
+         * @param clock a {@code dev.freshcreds.internal.WallClock}; by default the system clock
+         * @return this builder
+         * @throws NullPointerException if {@code clock} is null
+         */
         public Builder wallClock(WallClock clock) {
             if (clock == null) {
                 throw new NullPointerException("clock");
@@ -210,6 +251,13 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
             return this;
         }
 
+        /**
+         * Creates the handler.
+         *
+         * @return a new handler
+         * @throws dev.freshcreds.InvalidConfigurationException if the skew threshold is null or
+         *                                                      negative
+         */
         public FreshcredsRequestHandler build() {
             return new FreshcredsRequestHandler(new SdkHookSupport(agent, wallClock, signingTimeCorrection, skewThreshold));
         }

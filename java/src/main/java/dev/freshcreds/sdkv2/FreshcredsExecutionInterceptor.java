@@ -53,6 +53,9 @@ import java.util.concurrent.ExecutionException;
  *
  * <p>The signing clock applies to the SDK's auth-scheme signing path (the default since 2.21); a
  * client configured with a legacy {@code Signer} override signs without it.
+ *
+ * <p>Thread-safe: one interceptor may serve several clients. It never throws into an SDK call; once
+ * its agent is closed it does nothing, and the credentials provider reports the closed agent.
  */
 public final class FreshcredsExecutionInterceptor implements ExecutionInterceptor {
     private static final ExecutionAttribute<Long> SENT_AT = new ExecutionAttribute<Long>("FreshcredsSentAtEpochMillis");
@@ -66,11 +69,25 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
         this.signingClock = new CorrectedClock(support);
     }
 
-    /** An interceptor for this agent with the defaults: signing-time correction on, 60 s threshold. */
+    /**
+     * An interceptor for this agent with the defaults: signing-time correction on, 60 s threshold.
+     *
+     * @param agent the agent whose credentials the client signs with (use the same one as the
+     *              client's credentials provider); not closed by the interceptor
+     * @return a new interceptor
+     * @throws NullPointerException if {@code agent} is null
+     */
     public static FreshcredsExecutionInterceptor create(FreshcredsAgent agent) {
         return builder(agent).build();
     }
 
+    /**
+     * Starts building an interceptor with options other than the defaults.
+     *
+     * @param agent the agent whose credentials the client signs with; not closed by the interceptor
+     * @return a new builder
+     * @throws NullPointerException if {@code agent} is null
+     */
     public static Builder builder(FreshcredsAgent agent) {
         return new Builder(agent);
     }
@@ -122,12 +139,23 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
         support.onServiceError(code, key);
     }
 
-    /** The clock this interceptor gives the signer. */
+    /**
+     * The clock this interceptor gives the signer (when signing-time correction is on): this host's
+     * wall clock plus the agent's skew estimate when the estimate reaches the threshold, read anew at
+     * every {@link Clock#instant()}.
+     *
+     * @return a UTC clock, the same object on every call; {@link Clock#withZone(ZoneId)} accepts only
+     *         UTC and throws {@link UnsupportedOperationException} for any other zone
+     */
     public Clock signingClock() {
         return signingClock;
     }
 
-    /** The agent behind this interceptor. */
+    /**
+     * The agent behind this interceptor.
+     *
+     * @return the agent given to {@link #create(FreshcredsAgent)} or {@link #builder(FreshcredsAgent)}
+     */
     public FreshcredsAgent agent() {
         return support.agent();
     }
@@ -203,19 +231,39 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
             this.agent = agent;
         }
 
-        /** Sign with the estimated AWS time when the host clock is off (default true). */
+        /**
+         * Sign with the estimated AWS time when the host clock is off (default true). When off, the
+         * interceptor still measures the clock skew and still replaces rejected credentials.
+         *
+         * @param enabled false to leave the signing clock to the SDK
+         * @return this builder
+         */
         public Builder signingTimeCorrection(boolean enabled) {
             this.signingTimeCorrection = enabled;
             return this;
         }
 
-        /** Correct the signing time only when the estimated offset is at least this large (default 60 s). */
+        /**
+         * Correct the signing time only when the estimated offset, either way, is at least this large
+         * (default 60 s); below it the signing clock is this host's clock unchanged.
+         *
+         * @param threshold the threshold, millisecond precision; zero corrects any offset. Not null or
+         *                  negative, which {@link #build()} checks
+         * @return this builder
+         */
         public Builder skewThreshold(Duration threshold) {
             this.skewThreshold = threshold;
             return this;
         }
 
-        /** Tests only: the wall clock used to time requests and as the base of the signing clock. */
+        /**
+         * Tests only: the wall clock used to time requests and as the base of the signing clock. Its
+         * type is in the internal package, which is not API.
+         *
+         * @param clock a {@code dev.freshcreds.internal.WallClock}; by default the system clock
+         * @return this builder
+         * @throws NullPointerException if {@code clock} is null
+         */
         public Builder wallClock(WallClock clock) {
             if (clock == null) {
                 throw new NullPointerException("clock");
@@ -224,6 +272,13 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
             return this;
         }
 
+        /**
+         * Creates the interceptor.
+         *
+         * @return a new interceptor
+         * @throws dev.freshcreds.InvalidConfigurationException if the skew threshold is null or
+         *                                                      negative
+         */
         public FreshcredsExecutionInterceptor build() {
             return new FreshcredsExecutionInterceptor(
                     new SdkHookSupport(agent, wallClock, signingTimeCorrection, skewThreshold));

@@ -2,7 +2,7 @@ package dev.freshcreds.sdkv2;
 
 import dev.freshcreds.AgentClosedException;
 import dev.freshcreds.FreshcredsAgent;
-import dev.freshcreds.internal.CredentialsSnapshot;
+import dev.freshcreds.CredentialsSnapshot;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -13,10 +13,23 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * AWS SDK for Java 2.x credentials provider backed by a {@link FreshcredsAgent}.
+ * AWS SDK for Java 2.x credentials provider ({@link AwsCredentialsProvider}, and
+ * {@link SdkAutoCloseable} so that a client closes it) backed by a {@link FreshcredsAgent}.
+ *
+ * <pre>{@code
+ * FreshcredsV2CredentialsProvider credentials = FreshcredsV2CredentialsProvider.builder().build();
+ * S3Client s3 = S3Client.builder()
+ *         .credentialsProvider(credentials)
+ *         .overrideConfiguration(c -> c.addExecutionInterceptor(credentials.executionInterceptor()))
+ *         .build();
+ * }</pre>
  *
  * <p>{@link #resolveCredentials()} returns the same {@code AwsCredentials} object for as long as the
- * agent hands out the same snapshot, so the per-request path allocates nothing.
+ * agent hands out the same snapshot, so the per-request path allocates nothing. Thread-safe.
+ *
+ * <p>A provider from {@link #builder()} owns its agent and closes it in {@link #close()}, which the
+ * SDK calls when the client is closed; one from {@link #create(FreshcredsAgent)} uses an agent the
+ * caller owns and closes, which many providers and clients may share.
  */
 public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProvider, SdkAutoCloseable {
 
@@ -48,16 +61,37 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * A provider over an agent the caller owns. SDK v2 closes a client's credentials provider when
      * the client is closed, so {@link #close()} on this provider does nothing: one agent can serve
      * many clients, and closing one client leaves the others working. Close the agent yourself.
+     *
+     * @param agent the agent to take credentials from; not null
+     * @return a new provider
+     * @throws NullPointerException if {@code agent} is null
      */
     public static FreshcredsV2CredentialsProvider create(FreshcredsAgent agent) {
         return new FreshcredsV2CredentialsProvider(agent, false);
     }
 
-    /** Builds a provider that owns its own agent and closes it on {@link #close()}. */
+    /**
+     * Builds a provider that owns its own agent and closes it on {@link #close()}. Give such a
+     * provider to one client only: closing that client closes the agent.
+     *
+     * @return a new builder with the agent's defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
+    /**
+     * The agent's current credentials (see {@link FreshcredsAgent#currentSnapshot()}): no native call
+     * and no allocation while they stay valid; may block on the first call and inside the mandatory
+     * refresh window.
+     *
+     * @return {@code AwsSessionCredentials}, with the expiration when there is one, when there is a
+     *         session token, else {@code AwsBasicCredentials}; the same object while the agent's
+     *         snapshot is the same
+     * @throws dev.freshcreds.CredentialsUnavailableException if credentials could not be fetched
+     * @throws AgentClosedException                          after {@link #close()} of a provider that
+     *                                                       owns its agent, or once the agent is closed
+     */
     @Override
     public AwsCredentials resolveCredentials() {
         if (closed) {
@@ -85,7 +119,15 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         return creds;
     }
 
-    /** Forces the agent to fetch new credentials now. */
+    /**
+     * Forces the agent to fetch new credentials now, blocking until the fetch ends (see
+     * {@link FreshcredsAgent#refresh()}). Not needed for normal operation: the agent refreshes ahead
+     * of expiry by itself.
+     *
+     * @throws dev.freshcreds.CredentialsUnavailableException if the refresh failed
+     * @throws AgentClosedException                          after {@link #close()} of a provider that
+     *                                                       owns its agent, or once the agent is closed
+     */
     public void refresh() {
         if (closed) {
             throw new AgentClosedException("this FreshcredsV2CredentialsProvider was closed; build a new one");
@@ -98,12 +140,18 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * invalidation of rejected credentials. Install it with
      * {@code .overrideConfiguration(c -> c.addExecutionInterceptor(provider.executionInterceptor()))};
      * see {@link FreshcredsExecutionInterceptor} (and its builder for options).
+     *
+     * @return a new interceptor with the default options over this provider's agent
      */
     public FreshcredsExecutionInterceptor executionInterceptor() {
         return FreshcredsExecutionInterceptor.create(agent);
     }
 
-    /** The agent behind this provider. */
+    /**
+     * The agent behind this provider, e.g. for {@link FreshcredsAgent#statsJson()}.
+     *
+     * @return the agent, never null; do not close it when this provider owns it (use {@link #close()})
+     */
     public FreshcredsAgent agent() {
         return agent;
     }
@@ -129,53 +177,124 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         return "FreshcredsV2CredentialsProvider{" + agent + "}";
     }
 
-    /** Mirrors {@link FreshcredsAgent.Builder}; the built provider owns its agent. */
+    /**
+     * Mirrors {@link FreshcredsAgent.Builder}, except {@code source} and {@code loadTimeout} (for
+     * those, build the agent and use {@link #create(FreshcredsAgent)}); the built provider owns its
+     * agent. Not thread-safe.
+     */
     public static final class Builder {
         private final FreshcredsAgent.Builder agentBuilder = FreshcredsAgent.builder();
 
         private Builder() {
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#imdsEndpoint(String)}.
+         *
+         * @param endpoint IMDS base URL, e.g. {@code http://169.254.169.254}; not null or blank
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code endpoint} is null or blank
+         */
         public Builder imdsEndpoint(String endpoint) {
             agentBuilder.imdsEndpoint(endpoint);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#roleName(String)}.
+         *
+         * @param roleName the instance profile role; by default the first role IMDS lists
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code roleName} is null or blank
+         */
         public Builder roleName(String roleName) {
             agentBuilder.roleName(roleName);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#advisoryWindow(Duration)}.
+         *
+         * @param window how long before expiry background refresh starts; at least 5 minutes apply
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code window} is null or negative
+         */
         public Builder advisoryWindow(Duration window) {
             agentBuilder.advisoryWindow(window);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#attemptTimeout(Duration)}.
+         *
+         * @param timeout timeout of one HTTP attempt, 1 ms to 1 hour (default 1 s)
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code timeout} is null or under 1 ms
+         */
         public Builder attemptTimeout(Duration timeout) {
             agentBuilder.attemptTimeout(timeout);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#maxAttempts(int)}.
+         *
+         * @param attempts attempts per IMDS request, 1 to 20 (default 3)
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code attempts} is less than 1
+         */
         public Builder maxAttempts(int attempts) {
             agentBuilder.maxAttempts(attempts);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#tokenTtl(Duration)}.
+         *
+         * @param ttl IMDSv2 session token TTL in whole seconds, 1 s to 6 hours (the default)
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code ttl} is null, zero or negative
+         */
         public Builder tokenTtl(Duration ttl) {
             agentBuilder.tokenTtl(ttl);
             return this;
         }
 
+        /**
+         * See {@link FreshcredsAgent.Builder#imdsDisabled(boolean)}.
+         *
+         * @param disabled true to never contact IMDS
+         * @return this builder
+         */
         public Builder imdsDisabled(boolean disabled) {
             agentBuilder.imdsDisabled(disabled);
             return this;
         }
 
+        /**
+         * Tests and demos only; see {@link FreshcredsAgent.Builder#compressedClockForTesting(long, double)}.
+         *
+         * @param originEpochMillis the instant, epoch milliseconds, at which native code's clock equals
+         *                          the wall clock
+         * @param scale             how many times faster than real time native code's clock runs,
+         *                          from 1 to 1,000,000
+         * @return this builder
+         * @throws dev.freshcreds.InvalidConfigurationException if {@code scale} is not a positive finite
+         *                                                      number
+         */
         public Builder compressedClockForTesting(long originEpochMillis, double scale) {
             agentBuilder.compressedClockForTesting(originEpochMillis, scale);
             return this;
         }
 
+        /**
+         * Builds the agent and a provider that owns it.
+         *
+         * @return a new provider; its {@link FreshcredsV2CredentialsProvider#close()} closes the agent
+         * @throws dev.freshcreds.NativeLibraryUnavailableException if the native library cannot be loaded
+         * @throws dev.freshcreds.InvalidConfigurationException     if native code refuses an option, or no
+         *                                                          credential source is configured
+         */
         public FreshcredsV2CredentialsProvider build() {
             return new FreshcredsV2CredentialsProvider(agentBuilder.build(), true);
         }

@@ -1,0 +1,23 @@
+/**
+ * freshcreds: AWS credentials for the AWS SDKs for Java, kept fresh by a native agent.
+ *
+ * <p>Compiled for Java 9 and packed as {@code META-INF/versions/9/module-info.class} of a multi-release
+ * jar: Java 8 ignores it, and on the module path of Java 9+ it makes the jar an explicit module that
+ * exports the API packages only ({@code dev.freshcreds.internal} stays hidden). Both SDKs are
+ * {@code requires static}: an application brings the one it uses, and needs no other.
+ */
+module dev.freshcreds {
+    requires java.logging;
+
+    // SDK v1 publishes no Automatic-Module-Name; this is the name Java derives from its jar's file name.
+    requires static aws.java.sdk.core;
+    requires static software.amazon.awssdk.auth;
+    requires static software.amazon.awssdk.awscore;
+    requires static software.amazon.awssdk.core;
+    requires static software.amazon.awssdk.identity.spi;
+    requires static software.amazon.awssdk.utils;
+
+    exports dev.freshcreds;
+    exports dev.freshcreds.sdkv1;
+    exports dev.freshcreds.sdkv2;
+}
