@@ -2,12 +2,15 @@
 //! (`GetCallerIdentity`, `AssumeRole`, `AssumeRoleWithWebIdentity`), of the ECS / EKS Pod Identity
 //! container credentials endpoint and of the IAM Identity Center (SSO) portal's
 //! `GetRoleCredentials`, for tests and the demo: every source of the AWS SDKs' default credential
-//! chain can be exercised over real HTTP.
+//! chain can be exercised over real HTTP. A minimal Amazon SQS endpoint (`ListQueues`,
+//! `GetQueueUrl`) gives applications a signed service call to make with those credentials.
 //!
 //! * It binds **127.0.0.1 only** (port 0 = ephemeral). One port serves IMDSv2 (`/latest/…`, see
-//!   [`imds`]), STS (`/`, see [`sts`] and [`assume`]), container credentials (`/container/…`, see
-//!   [`container`]), the SSO portal (`/federation/credentials`, see [`sso`]) and a JSON control
-//!   API (`/_sim/…`, see [`control`]; the sources' settings in [`sources`]).
+//!   [`imds`]), STS (`/`, see [`sts`] and [`assume`]), SQS (`/` with an
+//!   `X-Amz-Target: AmazonSQS.…` header, AWS JSON 1.0 protocol, see [`sqs`]), container
+//!   credentials (`/container/…`, see [`container`]), the SSO portal (`/federation/credentials`,
+//!   see [`sso`]) and a JSON control API (`/_sim/…`, see [`control`]; the sources' settings in
+//!   [`sources`]).
 //! * Time: credential lifetimes, rotation and IMDS token TTLs run on a compressed **sim clock**,
 //!   `origin + (real_now - origin) * time_scale` ([`clock::SimClock`]); the SigV4 request-time
 //!   check (5 minutes) and the `Date` header use **AWS time**, the real clock. The
@@ -20,10 +23,11 @@
 //!   (up to [`state::MAX_GENERATIONS`]) and answers `ExpiredToken` for expired ones.
 //!   [`Simulator::revoke_current`] or `POST /_sim/revoke` revokes the current generation
 //!   (`ExpiredToken` at once) and issues the next.
-//! * STS verifies real AWS SigV4 signatures ([`sigv4`]) made with the simulator's credentials —
-//!   IMDS and container generations, role sessions it issued, static key pairs
+//! * STS and SQS verify real AWS SigV4 signatures ([`sigv4`]) made with the simulator's
+//!   credentials — IMDS and container generations, role sessions it issued, static key pairs
 //!   ([`STATIC_ACCESS_KEY_ID`] built in, more via `POST /_sim/static-keys`) — as sent by the AWS
-//!   SDKs for Java v1 and v2 with an endpoint override.
+//!   SDKs for Java v1 and v2 with an endpoint override; SQS answers `ExpiredToken` and the other
+//!   signature errors in SQS's JSON error shape.
 //! * The container endpoint serves its own generation series (same lifetime and rotation rules);
 //!   `AssumeRole`, `AssumeRoleWithWebIdentity` and the SSO portal issue role sessions that live
 //!   their own duration of sim time. STS accepts all of them until they expire. Their settings
@@ -53,6 +57,7 @@ pub mod script;
 mod server;
 pub mod sigv4;
 pub mod sources;
+pub mod sqs;
 pub mod sso;
 pub mod state;
 pub mod sts;

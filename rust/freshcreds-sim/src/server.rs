@@ -1,8 +1,8 @@
 //! The HTTP/1.1 server: accept loop, routing, common headers, request bodies and request logging.
 //!
-//! * Routing: `/latest` and `/latest/...` → IMDS; `/_sim/...` → control API; `/` → STS;
-//!   `/container/...` → container credentials; `/federation/...` → SSO portal; anything else →
-//!   404.
+//! * Routing: `/latest` and `/latest/...` → IMDS; `/_sim/...` → control API; `/` with an
+//!   `X-Amz-Target: AmazonSQS.…` header → SQS; any other `/` → STS; `/container/...` → container
+//!   credentials; `/federation/...` → SSO portal; anything else → 404.
 //! * Every response gets `Date` (AWS time = real time + the `aws_clock_skew_ms` fault, HTTP-date)
 //!   and `Server: EC2ws`.
 //! * A handler can instead ask for the connection to be closed without any answer
@@ -11,7 +11,7 @@
 //! * Connections run in a `JoinSet` owned by the accept task, so aborting that task (dropping the
 //!   [`crate::Simulator`]) closes every connection too.
 //! * With logging on, one line per request goes to stderr: method, path (never the query string,
-//!   headers or bodies, so no secrets or tokens), status and, for STS, the outcome code.
+//!   headers or bodies, so no secrets or tokens), status and, for STS and SQS, the outcome code.
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,11 +28,11 @@ use tokio::task::JoinSet;
 
 use crate::clock::http_date;
 use crate::state::Shared;
-use crate::{container, control, imds, sso, sts};
+use crate::{container, control, imds, sqs, sso, sts};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
-/// The largest request body accepted (STS and control API).
+/// The largest request body accepted (STS, SQS and control API).
 pub const MAX_BODY: usize = 64 * 1024;
 /// How much of an oversized body is read and discarded before answering 413.
 const DRAIN_CAP: usize = 8 * 1024 * 1024;
@@ -126,6 +126,8 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
         imds::handle(shared, req).await
     } else if path == "/_sim" || path.starts_with("/_sim/") {
         Ok(control::handle(shared, req).await)
+    } else if path == "/" && sqs::is_sqs_request(&req) {
+        Ok(sqs::handle(shared, req).await)
     } else if path == "/" {
         Ok(sts::handle(shared, req).await)
     } else if path.starts_with(container::PREFIX) {

@@ -129,6 +129,14 @@ pub struct Stats {
     pub sso_gets: u64,
     /// SSO portal requests refused with 401 `UnauthorizedException`.
     pub sso_unauthorized: u64,
+    /// Every request to the SQS endpoint (`/` with an `X-Amz-Target: AmazonSQS.…` header).
+    pub sqs_calls: u64,
+    /// Successful (200) SQS answers.
+    pub sqs_ok: u64,
+    /// SQS error answers, whatever the error (`ExpiredToken` ones included).
+    pub sqs_errors: u64,
+    /// SQS `ExpiredToken` answers, for expired or revoked credentials (also counted in `sqs_errors`).
+    pub sqs_expired_token: u64,
 }
 
 pub(crate) struct CredentialStore {

@@ -20,8 +20,9 @@
 //!    generations, the role sessions issued by `AssumeRole`, `AssumeRoleWithWebIdentity` and the
 //!    SSO portal, and the static key pairs (built-in `AKIASIMSTATIC0000001`, and those registered
 //!    with `POST /_sim/static-keys`);
-//! 4. credential scope date ≠ `X-Amz-Date` date, service ≠ `sts`, terminator ≠ `aws4_request`,
-//!    `x-amz-content-sha256` ≠ sha256(body), or a signature mismatch → 403 `SignatureDoesNotMatch`;
+//! 4. credential scope date ≠ `X-Amz-Date` date, service ≠ `sts` (`sqs` for [`crate::sqs`], which
+//!    runs the same checks), terminator ≠ `aws4_request`, `x-amz-content-sha256` ≠ sha256(body),
+//!    or a signature mismatch → 403 `SignatureDoesNotMatch`;
 //! 5. `X-Amz-Security-Token` missing or not the token issued with that key — or, for a static key
 //!    pair, present at all → 403 `InvalidClientTokenId`;
 //! 6. the generation was revoked (`POST /_sim/revoke`, `POST /_sim/container/revoke`), or sim now
@@ -36,11 +37,12 @@
 //!    (`arn:…:sts::ACCOUNT:assumed-role/ROLE/SESSION`, `UserId` `AROA…:SESSION`) or the static
 //!    user (`arn:aws:iam::123456789012:user/sim-static-user`).
 //!
-//! Counters: `sts_calls` counts every request to `/`; each answer adds to exactly one of
-//! `sts_ok`, `sts_expired_token`, `sts_signature_does_not_match`, `sts_invalid_client_token_id`,
-//! `sts_other_errors`; `sts_revoked_rejections` additionally counts the `ExpiredToken` answers
-//! given for revoked generations, `sts_assume_role` and `sts_assume_role_with_web_identity` the
-//! successful answers of those actions (also in `sts_ok`).
+//! Counters: `sts_calls` counts every request to `/` except the SQS ones ([`crate::sqs`] counts
+//! those); each answer adds to exactly one of `sts_ok`, `sts_expired_token`,
+//! `sts_signature_does_not_match`, `sts_invalid_client_token_id`, `sts_other_errors`;
+//! `sts_revoked_rejections` additionally counts the `ExpiredToken` answers given for revoked
+//! generations, `sts_assume_role` and `sts_assume_role_with_web_identity` the successful answers of
+//! those actions (also in `sts_ok`).
 
 use std::time::{Duration, SystemTime};
 
@@ -60,6 +62,8 @@ pub use crate::state::ACCOUNT;
 
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const API_VERSION: &str = "2011-06-15";
+/// The service name STS requests must be signed for (credential scope).
+pub const SERVICE: &str = "sts";
 /// Allowed distance between `X-Amz-Date` and AWS time.
 pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
@@ -198,7 +202,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     if action.as_deref() == Some("AssumeRoleWithWebIdentity") && version == API_VERSION {
         return assume::assume_role_with_web_identity(shared, &rid, &params);
     }
-    let key = match verify(shared, &parts, &body) {
+    let key = match verify(shared, &parts, &body, SERVICE) {
         Ok(key) => key,
         Err(err) => return error_response(shared, &rid, err),
     };
@@ -218,8 +222,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Runs checks 1–6 and returns what is known about the key that signed the request.
-pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<KnownKey, StsError> {
+/// Runs checks 1–6 — the credential scope must name `service` (`sts`, `sqs`) — and returns what is
+/// known about the key that signed the request. Only STS requests (`service` = [`SERVICE`]) count
+/// in `sts_revoked_rejections`.
+pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8], service: &str) -> Result<KnownKey, StsError> {
     // 1. Authorization present and well formed.
     let mut auths = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(auth_value) = auths.next() else {
@@ -256,8 +262,8 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
             auth.date, date_part, amz_date_str
         )));
     }
-    if auth.service != "sts" {
-        return Err(StsError::mismatch("Credential should be scoped to correct service: 'sts'. "));
+    if auth.service != service {
+        return Err(StsError::mismatch(format!("Credential should be scoped to correct service: '{service}'. ")));
     }
     if auth.terminator != "aws4_request" {
         return Err(StsError::mismatch(format!(
@@ -312,7 +318,9 @@ pub(crate) fn verify(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Know
     // 6. Not revoked, not expired (sim time + skew).
     let expired = || StsError::new(StatusCode::FORBIDDEN, "ExpiredToken", "The security token included in the request is expired");
     if known.revoked {
-        shared.count(|s| s.sts_revoked_rejections += 1);
+        if service == SERVICE {
+            shared.count(|s| s.sts_revoked_rejections += 1);
+        }
         return Err(expired());
     }
     if let Some(expiration) = known.expiration {

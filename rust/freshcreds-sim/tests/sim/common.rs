@@ -178,6 +178,31 @@ impl StsCall {
         StsCall { method: method.to_string(), path_and_query, headers, body: body.to_vec() }
     }
 
+    /// Signs an SQS JSON 1.0 call like the AWS SDK for Java v2: `POST /` with `X-Amz-Target`,
+    /// `Content-Type: application/x-amz-json-1.0` and `x-amzn-query-mode` signed, for `service`
+    /// (`sqs`, or another to test the scope check).
+    pub fn sqs(port: u16, creds: &Creds, amz_date: &str, target: &str, body: &str, service: &str) -> StsCall {
+        let mut headers = vec![
+            ("Host".to_string(), format!("127.0.0.1:{port}")),
+            ("X-Amz-Date".to_string(), amz_date.to_string()),
+            ("X-Amz-Target".to_string(), target.to_string()),
+            ("Content-Type".to_string(), "application/x-amz-json-1.0".to_string()),
+            ("x-amzn-query-mode".to_string(), "true".to_string()),
+            ("amz-sdk-invocation-id".to_string(), "0f5c7a0e-3b1d-4e6f-8a9b-1c2d3e4f5a6b".to_string()),
+            ("amz-sdk-request".to_string(), "attempt=1; max=4".to_string()),
+        ];
+        if !creds.token.is_empty() {
+            headers.push(("X-Amz-Security-Token".to_string(), creds.token.clone()));
+        }
+        // An empty body goes without a Content-Length header.
+        if !body.is_empty() {
+            headers.push(("Content-Length".to_string(), body.len().to_string()));
+        }
+        let auth = authorization("POST", "/", "", &headers, body.as_bytes(), &creds.akid, &creds.secret, "us-east-1", service, amz_date);
+        headers.push(("Authorization".to_string(), auth));
+        StsCall { method: "POST".to_string(), path_and_query: "/".to_string(), headers, body: body.as_bytes().to_vec() }
+    }
+
     pub fn set_header(&mut self, name: &str, value: &str) {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         self.headers.push((name.to_string(), value.to_string()));

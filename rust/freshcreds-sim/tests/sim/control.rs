@@ -42,10 +42,14 @@ async fn stats_rotate_and_reset() {
         "sts_assume_role_with_web_identity",
         "sso_gets",
         "sso_unauthorized",
+        "sqs_calls",
+        "sqs_ok",
+        "sqs_errors",
+        "sqs_expired_token",
     ] {
         assert!(v.get(key).is_some(), "{key} missing in {v}");
     }
-    assert_eq!(v.as_object().map(|o| o.len()), Some(26));
+    assert_eq!(v.as_object().map(|o| o.len()), Some(30));
     let stats: Stats = serde_json::from_value(v).expect("Stats deserializes");
     assert_eq!(stats, sim.stats());
     assert_eq!((stats.token_puts, stats.imds_gets, stats.role_list_gets, stats.credential_gets), (1, 2, 1, 1));

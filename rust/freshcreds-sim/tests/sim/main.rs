@@ -8,6 +8,7 @@ mod control;
 mod faults;
 mod imds;
 mod script;
+mod sqs;
 mod sso;
 mod sts;
 mod web_identity;
