@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints one line 'N passed, N failed' for the whole run: cargo's 'test result:' lines from the
-log, the JUnit XML reports Gradle wrote, and the 'platforms: N passed, N failed' line of
-scripts/test-platforms.sh and 'fuzz: N passed, N failed' of scripts/fuzz.sh from the logs given
+log, the JUnit XML reports Gradle wrote, and the '<step>: N passed, N failed' line of
+scripts/test-platforms.sh, fuzz.sh, test-samples.sh, check-licenses.py (step platforms, fuzz, samples,
+licenses, publication) from the logs given
 after them."""
 import glob
 import re
@@ -31,7 +32,7 @@ for platform_log in platform_logs:
     try:
         with open(platform_log, errors="replace") as log:
             for line in log:
-                m = re.match(r"(?:platforms|fuzz): (\d+) passed, (\d+) failed", line)
+                m = re.match(r"(?:platforms|fuzz|samples|licenses|publication): (\d+) passed, (\d+) failed", line)
                 if m:
                     summary = (int(m.group(1)), int(m.group(2)))
     except OSError:
