@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Prints one line 'N passed, N failed' for the whole run: cargo's 'test result:' lines from the
-log, the JUnit XML reports Gradle wrote, and the '<step>: N passed, N failed' line of
-scripts/test-platforms.sh, fuzz.sh, test-samples.sh, check-licenses.py (step platforms, fuzz, samples,
-licenses, publication) from the logs given
-after them."""
+log, the JUnit XML reports Gradle wrote, and the last '<step>: N passed, N failed' line of each log
+given after them (steps: licenses, samples, readme, platforms, fuzz)."""
 import glob
 import re
 import sys
@@ -32,7 +30,7 @@ for platform_log in platform_logs:
     try:
         with open(platform_log, errors="replace") as log:
             for line in log:
-                m = re.match(r"(?:platforms|fuzz|samples|licenses|publication): (\d+) passed, (\d+) failed", line)
+                m = re.match(r"(?:platforms|fuzz|samples|licenses|readme): (\d+) passed, (\d+) failed", line)
                 if m:
                     summary = (int(m.group(1)), int(m.group(2)))
     except OSError:

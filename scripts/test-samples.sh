@@ -44,8 +44,12 @@ esac
 if ldd --version 2>&1 | grep -qi musl; then key=$key-musl; fi
 # "Deployed with -Djava.library.path": the library as a deployment would install it, taken from
 # the published jar.
-unzip -q -j -o "build/repo/dev/freshcreds/freshcreds/$version/freshcreds-$version.jar" \
-  "native/$key/libfreshcreds_jni.so" -d "$work/native" || { fail "library for $key in the published jar"; finish; }
+python3 - "build/repo/dev/freshcreds/freshcreds/$version/freshcreds-$version.jar" "native/$key/libfreshcreds_jni.so" \
+  "$work/native/libfreshcreds_jni.so" <<'PY' || { fail "library for $key in the published jar"; finish; }
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as jar, open(sys.argv[3], "wb") as out:
+    out.write(jar.read(sys.argv[2]))
+PY
 
 # Builds: the local publication must be the one used, not an earlier copy in ~/.m2.
 rm -rf "$HOME/.m2/repository/dev/freshcreds"
