@@ -53,7 +53,7 @@ PY
 
 # Builds: the local publication must be the one used, not an earlier copy in ~/.m2.
 rm -rf "$HOME/.m2/repository/dev/freshcreds"
-if mvn -B -q -f samples/maven-v2/pom.xml package > "$work/maven-build.log" 2>&1; then
+if mvn -B -q -Dstyle.color=never -f samples/maven-v2/pom.xml package > "$work/maven-build.log" 2>&1; then
   pass "samples/maven-v2 builds"
 else
   cat "$work/maven-build.log"; fail "samples/maven-v2 builds"
