@@ -78,7 +78,6 @@ public class AgentLifecycleTest {
         assertClosed("refresh", new Call() { public void run() { agent.refresh(); } });
         assertClosed("invalidate", new Call() { public void run() { agent.invalidate(akid); } });
         assertClosed("statsJson", new Call() { public void run() { agent.statsJson(); } });
-        assertClosed("invalidateAndRefresh", new Call() { public void run() { agent.invalidateAndRefresh(akid); } });
         assertClosed("recordServerTime", new Call() { public void run() { agent.recordServerTime(1000, 1000, 1000); } });
         assertClosed("clockOffsetMillis", new Call() { public void run() { agent.clockOffsetMillis(); } });
         try {
@@ -295,23 +294,27 @@ public class AgentLifecycleTest {
 
     @Test(timeout = 60_000)
     public void badOptionsAreInvalidConfiguration() {
+        // Java passes values through; native code refuses them in build() (AgentOptionsTest has the rest)
         try {
-            FreshcredsAgent.builder().maxAttempts(0);
+            FreshcredsAgent a = simAgent().maxAttempts(0).build();
+            a.close();
             fail("maxAttempts(0) accepted");
         } catch (InvalidConfigurationException expected) {
             assertTrue(expected.getMessage(), expected.getMessage().contains("maxAttempts"));
         }
         try {
-            FreshcredsAgent.builder().attemptTimeout(Duration.ofMillis(-1));
+            FreshcredsAgent a = simAgent().attemptTimeout(Duration.ofMillis(-1)).build();
+            a.close();
             fail("negative attemptTimeout accepted");
         } catch (InvalidConfigurationException expected) {
             assertTrue(expected.getMessage(), expected.getMessage().contains("attemptTimeout"));
         }
         try {
-            FreshcredsAgent.builder().imdsEndpoint("");
+            FreshcredsAgent a = simAgent().imdsEndpoint("").build();
+            a.close();
             fail("blank endpoint accepted");
         } catch (InvalidConfigurationException expected) {
-            // ok
+            assertTrue(expected.getMessage(), expected.getMessage().contains("endpoint"));
         }
         // native code refuses unknown keys
         try {

@@ -59,7 +59,8 @@ public class SuspendRecoveryTest {
 
             // The machine sleeps past the snapshot's validity: the wall clock jumps, the monotonic one does not.
             slept.set(validForMillis + 1000);
-            assertTrue("the monotonic validity has not run out", first.isUsableAt(System.nanoTime()));
+            assertTrue("the monotonic validity has not run out",
+                    first.isUsableAt(System.nanoTime(), first.receivedAtWallMillis()));
             CredentialsSnapshot resumed = agent.currentSnapshot();
             assertNotSame("native code was asked after the resume", first, resumed);
             assertEquals("same credentials: nothing rotated", first.accessKeyId(), resumed.accessKeyId());

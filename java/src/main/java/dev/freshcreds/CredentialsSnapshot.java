@@ -181,17 +181,6 @@ public final class CredentialsSnapshot {
     }
 
     /**
-     * Whether {@code nowNanos} is inside the validity period. Checks the monotonic clock only, which
-     * stops while the machine is suspended; {@link #isUsableAt(long, long)} also checks the wall clock.
-     *
-     * @param nowNanos the current {@link System#nanoTime()} reading
-     * @return true while {@code nowNanos - receivedAtNanos() < validForNanos()}
-     */
-    public boolean isUsableAt(long nowNanos) {
-        return nowNanos - receivedAtNanos < validForNanos;
-    }
-
-    /**
      * Whether this snapshot may still be used without native code: {@code nowNanos} is inside the
      * validity period and {@code nowWallMillis} is before {@link #wallDeadlineMillis()}. This is the
      * test the agent's hot path makes. Allocation-free. False does not mean expired, only that

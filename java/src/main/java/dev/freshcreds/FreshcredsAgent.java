@@ -4,11 +4,6 @@ import dev.freshcreds.internal.MonotonicClock;
 import dev.freshcreds.internal.NativeAgent;
 import dev.freshcreds.internal.WallClock;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -76,6 +71,13 @@ public final class FreshcredsAgent implements AutoCloseable {
         this.watcher.setDaemon(true);
     }
 
+    /** Creates the agent for a new native handle and starts its watcher thread. */
+    static FreshcredsAgent start(long handle, MonotonicClock clock, WallClock wallClock, String description) {
+        FreshcredsAgent agent = new FreshcredsAgent(handle, clock, wallClock, description);
+        agent.watcher.start();
+        return agent;
+    }
+
     /**
      * Starts building an agent. With no options set, the agent follows the AWS SDKs' default
      * credential chain and IMDS settings, including their environment variables.
@@ -89,7 +91,7 @@ public final class FreshcredsAgent implements AutoCloseable {
     /**
      * The credentials to sign with now. Does not call native code or allocate while the last
      * snapshot is valid; may block on the first call and inside the mandatory refresh window, for at
-     * most about the load timeout (see {@link Builder#loadTimeout(Duration)}). Call it for each
+     * most about the load timeout (see {@link AgentOptions#loadTimeout(java.time.Duration)}). Call it for each
      * request instead of keeping the result.
      *
      * @return the current snapshot, never null; the same object on every call while it stays valid
@@ -165,22 +167,6 @@ public final class FreshcredsAgent implements AutoCloseable {
     }
 
     /**
-     * A service rejected the credentials with this access key id (e.g. {@code ExpiredToken} after the
-     * session was revoked): invalidates them and makes the next {@link #currentSnapshot()} fetch new
-     * ones. The native invalidation also wakes the background refresher, which starts that fetch at
-     * once; callers arriving meanwhile share it (single flight), so however many requests report the
-     * same key, there is one refresh. Does not block. Currently the same as
-     * {@link #invalidate(String)}, which wakes the refresher too.
-     *
-     * @param accessKeyId the access key id of the rejected credentials; not null
-     * @throws InvalidConfigurationException if {@code accessKeyId} is null
-     * @throws AgentClosedException          after {@link #close()}
-     */
-    public void invalidateAndRefresh(String accessKeyId) {
-        invalidate(accessKeyId);
-    }
-
-    /**
      * Feeds one observation of AWS time to the clock-skew estimate: the {@code Date} header of a
      * service response, and when, on this host's wall clock, the request was sent and its response
      * received (all epoch milliseconds). Native code drops samples with a negative or overlong round
@@ -221,7 +207,7 @@ public final class FreshcredsAgent implements AutoCloseable {
 
     /**
      * The credential source that won the chain (by default in the SDKs' order, or the order given to
-     * {@link Builder#source(String...)}). It is chosen by {@link Builder#build()} and does not change
+     * {@link AgentOptions#source(String...)}). It is chosen by {@link Builder#build()} and does not change
      * during the agent's life.
      *
      * @return {@code environment}, {@code systemProperties}, {@code webIdentity}, {@code profile},
@@ -412,231 +398,11 @@ public final class FreshcredsAgent implements AutoCloseable {
     }
 
     /**
-     * Builds a {@link FreshcredsAgent}. Options not set are left to native defaults, which follow the
-     * AWS SDKs: where an option has an SDK environment variable (named below), that variable is used
-     * when the option is not set.
-     *
-     * <p>Setters check what Java can (null, blank, negative) and throw
-     * {@link InvalidConfigurationException} at once; ranges, the endpoint URL and source names are
-     * checked by native code in {@link #build()}, which throws the same exception; the ranges of the
-     * IMDS options only when IMDS is the source the agent uses. Not thread-safe.
+     * Builds a {@link FreshcredsAgent}: the options are those of {@link AgentOptions} (shared with the
+     * SDK credentials providers' builders). Not thread-safe.
      */
-    public static final class Builder {
-        private final Map<String, String> options = new LinkedHashMap<String, String>();
-        private MonotonicClock clock = MonotonicClock.SYSTEM;
-        private WallClock wallClock = WallClock.SYSTEM;
-
+    public static final class Builder extends AgentOptions<Builder> {
         Builder() {
-        }
-
-        /**
-         * Base URL of the instance metadata service: an {@code http} URL with a host (IMDS does not
-         * serve https). Default: {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, else
-         * {@code http://169.254.169.254}; use {@code http://[fd00:ec2::254]} for IPv6.
-         *
-         * @param endpoint the base URL, not null or blank
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code endpoint} is null or blank; a URL that is not
-         *                                       plain http is refused by {@link #build()}
-         */
-        public Builder imdsEndpoint(String endpoint) {
-            options.put("endpoint", requireNonBlank("imdsEndpoint", endpoint));
-            return this;
-        }
-
-        /**
-         * The instance profile role to take credentials for; by default the first role IMDS lists.
-         * A role the instance does not have makes {@link FreshcredsAgent#currentSnapshot()} throw
-         * {@link CredentialsUnavailableException}.
-         *
-         * @param roleName the role name, not null or blank
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code roleName} is null or blank
-         */
-        public Builder roleName(String roleName) {
-            options.put("roleName", requireNonBlank("roleName", roleName));
-            return this;
-        }
-
-        /**
-         * How long before expiry background refresh starts. By default it depends on the credentials'
-         * lifetime: 5 minutes for credentials that live up to 20 minutes, 15 minutes up to 90 minutes,
-         * 60 minutes beyond. A window shorter than 5 minutes is raised to 5 minutes.
-         *
-         * @param window the window, millisecond precision; not null or negative
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code window} is null or negative
-         */
-        public Builder advisoryWindow(Duration window) {
-            options.put("advisoryWindowMillis", Long.toString(nonNegativeMillis("advisoryWindow", window)));
-            return this;
-        }
-
-        /**
-         * Timeout of one HTTP attempt against IMDS, connect to last byte; also used for the container
-         * credentials endpoint. From 1 ms to 1 hour. Default: {@code AWS_METADATA_SERVICE_TIMEOUT}
-         * (seconds), else 1 s.
-         *
-         * @param timeout the timeout, millisecond precision
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code timeout} is null or under 1 ms; over 1 hour
-         *                                       is refused by {@link #build()}
-         */
-        public Builder attemptTimeout(Duration timeout) {
-            long millis = nonNegativeMillis("attemptTimeout", timeout);
-            if (millis == 0) {
-                throw new InvalidConfigurationException("attemptTimeout must be positive, got " + timeout);
-            }
-            options.put("attemptTimeoutMillis", Long.toString(millis));
-            return this;
-        }
-
-        /**
-         * Attempts per IMDS request, the first one included, from 1 to 20. Default:
-         * {@code AWS_METADATA_SERVICE_NUM_ATTEMPTS}, else 3.
-         *
-         * @param attempts the number of attempts
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code attempts} is less than 1; more than 20 is
-         *                                       refused by {@link #build()}
-         */
-        public Builder maxAttempts(int attempts) {
-            if (attempts < 1) {
-                throw new InvalidConfigurationException("maxAttempts must be at least 1, got " + attempts);
-            }
-            options.put("maxAttempts", Integer.toString(attempts));
-            return this;
-        }
-
-        /**
-         * The deadline for one whole fetch from any source, retries included (default 5 s, or IMDS's
-         * own budget when {@code attemptTimeout × maxAttempts} is larger). A fetch past it counts as a
-         * failed refresh: the credentials in hand keep being served and the agent retries later.
-         *
-         * @param timeout the deadline, millisecond precision
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code timeout} is null or under 1 ms
-         */
-        public Builder loadTimeout(Duration timeout) {
-            long millis = nonNegativeMillis("loadTimeout", timeout);
-            if (millis == 0) {
-                throw new InvalidConfigurationException("loadTimeout must be positive, got " + timeout);
-            }
-            options.put("loadTimeoutMillis", Long.toString(millis));
-            return this;
-        }
-
-        /**
-         * TTL requested for IMDSv2 session tokens, from 1 s to 6 hours (the default). The agent renews
-         * a token when a tenth of its TTL, at most 5 minutes, is left.
-         *
-         * @param ttl the TTL; only whole seconds are sent, a fraction is dropped
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code ttl} is null, zero or negative; under 1 s or
-         *                                       over 6 hours is refused by {@link #build()}
-         */
-        public Builder tokenTtl(Duration ttl) {
-            if (ttl == null) {
-                throw new InvalidConfigurationException("tokenTtl must not be null");
-            }
-            if (ttl.isNegative() || ttl.isZero()) {
-                throw new InvalidConfigurationException("tokenTtl must be positive, got " + ttl);
-            }
-            options.put("tokenTtlSeconds", Long.toString(ttl.getSeconds()));
-            return this;
-        }
-
-        /**
-         * Pins the credential source, or gives an order: {@code source("imds")},
-         * {@code source("profile", "imds")}. By default the SDKs' chain is followed. Sources not
-         * named are never used.
-         *
-         * @param sources one or more of {@code environment}, {@code systemProperties},
-         *                {@code webIdentity}, {@code profile}, {@code container} and {@code imds}
-         *                (case-insensitive), in the order to try them
-         * @return this builder
-         * @throws InvalidConfigurationException if no name is given or one is null or blank; an
-         *                                       unknown name is refused by {@link #build()}
-         */
-        public Builder source(String... sources) {
-            if (sources == null || sources.length == 0) {
-                throw new InvalidConfigurationException("source needs at least one name, e.g. imds");
-            }
-            StringBuilder joined = new StringBuilder();
-            for (String s : sources) {
-                joined.append(joined.length() == 0 ? "" : ",").append(requireNonBlank("source", s));
-            }
-            options.put("source", joined.toString());
-            return this;
-        }
-
-        /**
-         * Refuse to use IMDS at all (native option {@code imdsDisabled}), including the background
-         * check for an instance role that another source shadows. Default:
-         * {@code AWS_EC2_METADATA_DISABLED=true}, else false. With IMDS disabled and no other source
-         * configured, {@link #build()} throws {@link InvalidConfigurationException}.
-         *
-         * @param disabled true to never contact IMDS
-         * @return this builder
-         */
-        public Builder imdsDisabled(boolean disabled) {
-            options.put("imdsDisabled", Boolean.toString(disabled));
-            return this;
-        }
-
-        /**
-         * Tests and demos only: native code's clock runs {@code scale} times faster than real time,
-         * starting at {@code originEpochMillis}, matching a simulator's compressed clock. Never use it
-         * against real AWS: expiry would be judged on the wrong time.
-         *
-         * @param originEpochMillis the instant, epoch milliseconds and not negative, at which native
-         *                          code's clock equals the wall clock
-         * @param scale             how many times faster than real time native code's clock runs,
-         *                          from 1 to 1,000,000
-         * @return this builder
-         * @throws InvalidConfigurationException if {@code scale} is not a positive finite number; a
-         *                                       scale below 1 or above 1,000,000, or a negative origin,
-         *                                       is refused by {@link #build()}
-         */
-        public Builder compressedClockForTesting(long originEpochMillis, double scale) {
-            if (!(scale > 0) || Double.isInfinite(scale)) {
-                throw new InvalidConfigurationException("clock scale must be a positive finite number, got " + scale);
-            }
-            options.put("clock.originEpochMillis", Long.toString(originEpochMillis));
-            options.put("clock.scale", Double.toString(scale));
-            return this;
-        }
-
-        /** Tests only: pass a raw option to native code. */
-        Builder rawOption(String key, String value) {
-            options.put(key, value);
-            return this;
-        }
-
-        /**
-         * Tests only: the monotonic clock used to measure snapshot validity. It must share
-         * {@link System#nanoTime()}'s origin (snapshots are stamped with {@link MonotonicClock#SYSTEM}),
-         * e.g. the system clock plus an offset that a test advances.
-         */
-        Builder clock(MonotonicClock clock) {
-            if (clock == null) {
-                throw new InvalidConfigurationException("clock must not be null");
-            }
-            this.clock = clock;
-            return this;
-        }
-
-        /**
-         * Tests only: the wall clock that bounds snapshot validity. It must share
-         * {@link System#currentTimeMillis()}'s origin (snapshots are stamped with {@link WallClock#SYSTEM}),
-         * e.g. the system clock plus an offset that a test advances to play a suspend.
-         */
-        Builder wallClock(WallClock wallClock) {
-            if (wallClock == null) {
-                throw new InvalidConfigurationException("wallClock must not be null");
-            }
-            this.wallClock = wallClock;
-            return this;
         }
 
         /**
@@ -651,48 +417,7 @@ public final class FreshcredsAgent implements AutoCloseable {
          *                                           source is configured
          */
         public FreshcredsAgent build() {
-            NativeLibraryLoader.ensureLoaded();
-            // The SDKs' second link: Java system properties, which only Java can read.
-            putSystemProperty("systemProperties.accessKeyId", "aws.accessKeyId");
-            putSystemProperty("systemProperties.secretAccessKey", "aws.secretAccessKey", "aws.secretKey");
-            putSystemProperty("systemProperties.sessionToken", "aws.sessionToken");
-            List<String> flat = new ArrayList<String>(options.size() * 2);
-            for (Map.Entry<String, String> e : options.entrySet()) {
-                flat.add(e.getKey());
-                flat.add(e.getValue());
-            }
-            long handle = NativeAgent.create(flat.toArray(new String[0]));
-            String endpoint = options.get("endpoint");
-            FreshcredsAgent agent = new FreshcredsAgent(handle, clock, wallClock,
-                    "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint));
-            agent.watcher.start();
-            return agent;
-        }
-
-        private void putSystemProperty(String option, String... properties) {
-            for (String property : properties) {
-                String value = System.getProperty(property);
-                if (value != null && !value.trim().isEmpty() && !options.containsKey(option)) {
-                    options.put(option, value.trim());
-                }
-            }
-        }
-
-        private static String requireNonBlank(String name, String value) {
-            if (value == null || value.trim().isEmpty()) {
-                throw new InvalidConfigurationException(name + " must not be null or blank");
-            }
-            return value;
-        }
-
-        private static long nonNegativeMillis(String name, Duration d) {
-            if (d == null) {
-                throw new InvalidConfigurationException(name + " must not be null");
-            }
-            if (d.isNegative()) {
-                throw new InvalidConfigurationException(name + " must not be negative, got " + d);
-            }
-            return d.toMillis();
+            return buildAgent();
         }
     }
 }

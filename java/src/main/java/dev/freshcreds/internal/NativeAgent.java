@@ -3,15 +3,18 @@ package dev.freshcreds.internal;
 import dev.freshcreds.CredentialsSnapshot;
 
 /**
- * The JNI entry points of {@code libfreshcreds_jni}. Internal: use {@code dev.freshcreds.FreshcredsAgent}.
+ * The JNI entry points of {@code libfreshcreds_jni}. Internal: applications use the API's
+ * {@code FreshcredsAgent}.
  *
- * <p>This class has no static initializer and must only be used after
- * {@code dev.freshcreds.NativeLibraryLoader} has loaded the library. Handles are ids into a native
- * registry, never pointers: a closed, unknown or concurrently closed handle makes every method throw
- * {@code dev.freshcreds.AgentClosedException}, never crash.
+ * <p>This class has no static initializer and must only be used after the API's
+ * {@code NativeLibraryLoader} has loaded the library. Handles are ids into a native registry, never
+ * pointers: a closed, unknown or concurrently closed handle makes every method throw the API's
+ * {@code AgentClosedException}, never crash.
  *
  * <p>The signatures below are the JNI contract of DEVELOPERS.md; native symbols are
- * {@code Java_dev_freshcreds_internal_NativeAgent_<method>}.
+ * {@code Java_dev_freshcreds_internal_NativeAgent_<method>}. They return the API's
+ * {@code CredentialsSnapshot}, which native code constructs: that is the one reference from this
+ * package to the API package, fixed by the contract; nothing else here may depend on the API.
  */
 public final class NativeAgent {
     private NativeAgent() {

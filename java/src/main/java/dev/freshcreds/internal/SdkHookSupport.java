@@ -1,9 +1,5 @@
 package dev.freshcreds.internal;
 
-import dev.freshcreds.FreshcredsAgent;
-import dev.freshcreds.FreshcredsException;
-import dev.freshcreds.InvalidConfigurationException;
-
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -13,13 +9,22 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * What the SDK v1 request handler and the SDK v2 execution interceptor share: which error codes mean
- * "these credentials were rejected", reading the signing access key id and the {@code Date} header,
- * and the signing-time correction policy. SDK-independent; the hooks only adapt the SDKs' types.
+ * What the SDK v1 request handler and the SDK v2 execution interceptor share: their options
+ * ({@link Options}), which error codes mean "these credentials were rejected", reading the signing
+ * access key id and the {@code Date} header, and the signing-time correction policy. SDK-independent;
+ * the hooks only adapt the SDKs' types.
+ *
+ * <p>This package does not depend on the API packages: the hooks hand their agent over as an
+ * {@link Agent} (see {@link Agent#of}), and configuration errors are reported with the exception type
+ * the hooks' builders give {@link Options}.
  *
  * <p>Nothing here throws into an SDK call: when the agent is closed or native code refuses a sample,
  * the hook does nothing (the credentials provider reports a closed agent on its own).
@@ -39,29 +44,142 @@ public final class SdkHookSupport {
     public static final Set<String> CREDENTIAL_REJECTION_CODES = Collections.unmodifiableSet(new HashSet<String>(
             Arrays.asList("ExpiredToken", "ExpiredTokenException", "InvalidToken", "RequestExpired")));
 
-    private final FreshcredsAgent agent;
+    /**
+     * The agent operations the hooks use. Any of them may throw a {@link RuntimeException} (a closed
+     * agent, a refused sample): the hooks catch it and go on.
+     */
+    public interface Agent {
+        /** AWS time minus this host's wall clock, in milliseconds; 0 before any sample. */
+        long clockOffsetMillis();
+
+        /** Feeds one observation of AWS time to the skew estimate (all epoch milliseconds). */
+        void recordServerTime(long serverDateEpochMillis, long requestSentEpochMillis, long responseReceivedEpochMillis);
+
+        /** The access key id of the credentials the agent hands out now (may fetch them). */
+        String currentAccessKeyId();
+
+        /** Reports the credentials with this access key id as rejected; new ones are fetched. */
+        void invalidate(String accessKeyId);
+
+        /**
+         * An agent made of these operations, e.g. {@code Agent.of(agent::clockOffsetMillis,
+         * agent::recordServerTime, () -> agent.currentSnapshot().accessKeyId(), agent::invalidate)}.
+         */
+        static Agent of(final LongSupplier clockOffsetMillis, final ServerTimeRecorder recordServerTime,
+                        final Supplier<String> currentAccessKeyId, final Consumer<String> invalidate) {
+            if (clockOffsetMillis == null || recordServerTime == null || currentAccessKeyId == null || invalidate == null) {
+                throw new NullPointerException("agent operation");
+            }
+            return new Agent() {
+                @Override
+                public long clockOffsetMillis() {
+                    return clockOffsetMillis.getAsLong();
+                }
+
+                @Override
+                public void recordServerTime(long serverDate, long sent, long received) {
+                    recordServerTime.record(serverDate, sent, received);
+                }
+
+                @Override
+                public String currentAccessKeyId() {
+                    return currentAccessKeyId.get();
+                }
+
+                @Override
+                public void invalidate(String accessKeyId) {
+                    invalidate.accept(accessKeyId);
+                }
+            };
+        }
+    }
+
+    /** {@link Agent#recordServerTime} as a functional interface. */
+    public interface ServerTimeRecorder {
+        /** See {@link Agent#recordServerTime}. */
+        void record(long serverDateEpochMillis, long requestSentEpochMillis, long responseReceivedEpochMillis);
+    }
+
+    /**
+     * The options of both SDK hooks' builders: signing-time correction (default on), the skew
+     * threshold (default {@link #DEFAULT_SKEW_THRESHOLD}) and, for tests, the wall clock. Mutable and
+     * not thread-safe, like the builders that hold it; {@link SdkHookSupport} copies the values.
+     */
+    public static final class Options {
+        private final Function<String, ? extends RuntimeException> configurationError;
+        private boolean signingTimeCorrection = true;
+        private Duration skewThreshold = DEFAULT_SKEW_THRESHOLD;
+        private WallClock wallClock = WallClock.SYSTEM;
+
+        /**
+         * @param configurationError makes the exception for an invalid option from its message (the
+         *                           API's {@code InvalidConfigurationException}, which this package
+         *                           cannot name)
+         */
+        public Options(Function<String, ? extends RuntimeException> configurationError) {
+            if (configurationError == null) {
+                throw new NullPointerException("configurationError");
+            }
+            this.configurationError = configurationError;
+        }
+
+        /** Sign with the estimated AWS time when the offset reaches the threshold. */
+        public Options signingTimeCorrection(boolean enabled) {
+            this.signingTimeCorrection = enabled;
+            return this;
+        }
+
+        /** The correction threshold; null or negative is refused by {@link SdkHookSupport}'s constructor. */
+        public Options skewThreshold(Duration threshold) {
+            this.skewThreshold = threshold;
+            return this;
+        }
+
+        /** Tests only: the wall clock used to time requests and as the base of the signing clock. */
+        public Options wallClock(WallClock clock) {
+            if (clock == null) {
+                throw new NullPointerException("clock");
+            }
+            this.wallClock = clock;
+            return this;
+        }
+
+        public boolean signingTimeCorrection() {
+            return signingTimeCorrection;
+        }
+
+        public Duration skewThreshold() {
+            return skewThreshold;
+        }
+
+        public WallClock wallClock() {
+            return wallClock;
+        }
+    }
+
+    private final Agent agent;
     private final WallClock wallClock;
     private final boolean correctSigningTime;
     private final long thresholdMillis;
 
-    public SdkHookSupport(FreshcredsAgent agent, WallClock wallClock, boolean correctSigningTime, Duration threshold) {
+    /**
+     * @throws NullPointerException if {@code agent} or {@code options} is null
+     * @throws RuntimeException     the options' configuration error if the skew threshold is null or
+     *                              negative
+     */
+    public SdkHookSupport(Agent agent, Options options) {
         if (agent == null) {
             throw new NullPointerException("agent");
         }
-        if (wallClock == null) {
-            throw new NullPointerException("wallClock");
-        }
+        Duration threshold = options.skewThreshold();
         if (threshold == null || threshold.isNegative()) {
-            throw new InvalidConfigurationException("the clock skew threshold must be zero or positive, got " + threshold);
+            throw options.configurationError.apply(
+                    "the clock skew threshold must be zero or positive, got " + threshold);
         }
         this.agent = agent;
-        this.wallClock = wallClock;
-        this.correctSigningTime = correctSigningTime;
+        this.wallClock = options.wallClock();
+        this.correctSigningTime = options.signingTimeCorrection();
         this.thresholdMillis = threshold.toMillis();
-    }
-
-    public FreshcredsAgent agent() {
-        return agent;
     }
 
     public WallClock wallClock() {
@@ -93,7 +211,7 @@ public final class SdkHookSupport {
         long offset;
         try {
             offset = agent.clockOffsetMillis();
-        } catch (FreshcredsException e) {
+        } catch (RuntimeException e) {
             return 0;
         }
         return Math.abs(offset) >= thresholdMillis ? offset : 0;
@@ -113,7 +231,7 @@ public final class SdkHookSupport {
         }
         try {
             agent.recordServerTime(serverDate, sentEpochMillis, receivedEpochMillis);
-        } catch (FreshcredsException e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.FINE, "freshcreds: Date sample not recorded: {0}", e.toString());
         }
     }
@@ -134,13 +252,13 @@ public final class SdkHookSupport {
         try {
             String key = signingAccessKeyId;
             if (key == null) {
-                key = agent.currentSnapshot().accessKeyId();
+                key = agent.currentAccessKeyId();
             }
-            agent.invalidateAndRefresh(key);
+            agent.invalidate(key);
             LOG.log(Level.INFO, "freshcreds: AWS rejected the credentials with access key id {0} ({1}); "
                     + "invalidated them and fetching new ones", new Object[] {abbreviate(key), errorCode});
             return true;
-        } catch (FreshcredsException e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.FINE, "freshcreds: could not invalidate after " + errorCode + ": " + e);
             return false;
         }

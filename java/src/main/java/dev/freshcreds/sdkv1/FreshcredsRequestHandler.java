@@ -10,6 +10,7 @@ import com.amazonaws.handlers.HandlerContextKey;
 import com.amazonaws.handlers.RequestHandler2;
 import com.amazonaws.http.HttpResponse;
 import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.InvalidConfigurationException;
 import dev.freshcreds.internal.SdkHookSupport;
 import dev.freshcreds.internal.WallClock;
 
@@ -57,9 +58,11 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
     private static final HandlerContextKey<Integer> ORIGINAL_TIME_OFFSET =
             new HandlerContextKey<Integer>("freshcreds.OriginalTimeOffset");
 
+    private final FreshcredsAgent agent;
     private final SdkHookSupport support;
 
-    private FreshcredsRequestHandler(SdkHookSupport support) {
+    private FreshcredsRequestHandler(FreshcredsAgent agent, SdkHookSupport support) {
+        this.agent = agent;
         this.support = support;
     }
 
@@ -135,7 +138,7 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
      * @return the agent given to {@link #create(FreshcredsAgent)} or {@link #builder(FreshcredsAgent)}
      */
     public FreshcredsAgent agent() {
-        return support.agent();
+        return agent;
     }
 
     @Override
@@ -196,12 +199,13 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
         return null;
     }
 
-    /** Options of a {@link FreshcredsRequestHandler}. */
+    /**
+     * Options of a {@link FreshcredsRequestHandler}, the same ones as {@code dev.freshcreds.sdkv2.FreshcredsExecutionInterceptor.Builder}.
+     * Not thread-safe.
+     */
     public static final class Builder {
         private final FreshcredsAgent agent;
-        private boolean signingTimeCorrection = true;
-        private Duration skewThreshold = SdkHookSupport.DEFAULT_SKEW_THRESHOLD;
-        private WallClock wallClock = WallClock.SYSTEM;
+        private final SdkHookSupport.Options options = new SdkHookSupport.Options(InvalidConfigurationException::new);
 
         private Builder(FreshcredsAgent agent) {
             if (agent == null) {
@@ -218,7 +222,7 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
          * @return this builder
          */
         public Builder signingTimeCorrection(boolean enabled) {
-            this.signingTimeCorrection = enabled;
+            options.signingTimeCorrection(enabled);
             return this;
         }
 
@@ -231,23 +235,13 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
          * @return this builder
          */
         public Builder skewThreshold(Duration threshold) {
-            this.skewThreshold = threshold;
+            options.skewThreshold(threshold);
             return this;
         }
 
-        /**
-         * Tests only: the wall clock used to time requests. Its type is in the internal package, which
-         * is not API.
-         *
-         * @param clock a {@code dev.freshcreds.internal.WallClock}; by default the system clock
-         * @return this builder
-         * @throws NullPointerException if {@code clock} is null
-         */
-        public Builder wallClock(WallClock clock) {
-            if (clock == null) {
-                throw new NullPointerException("clock");
-            }
-            this.wallClock = clock;
+        /** Tests only: the wall clock used to time requests. */
+        Builder wallClock(WallClock clock) {
+            options.wallClock(clock);
             return this;
         }
 
@@ -259,7 +253,9 @@ public final class FreshcredsRequestHandler extends RequestHandler2 {
          *                                                      negative
          */
         public FreshcredsRequestHandler build() {
-            return new FreshcredsRequestHandler(new SdkHookSupport(agent, wallClock, signingTimeCorrection, skewThreshold));
+            SdkHookSupport.Agent hooked = SdkHookSupport.Agent.of(agent::clockOffsetMillis, agent::recordServerTime,
+                    () -> agent.currentSnapshot().accessKeyId(), agent::invalidate);
+            return new FreshcredsRequestHandler(agent, new SdkHookSupport(hooked, options));
         }
     }
 }

@@ -5,11 +5,11 @@ import com.amazonaws.auth.AWSCredentialsProvider;
 import com.amazonaws.auth.BasicAWSCredentials;
 import com.amazonaws.auth.BasicSessionCredentials;
 import dev.freshcreds.AgentClosedException;
+import dev.freshcreds.AgentOptions;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
 
 import java.io.Closeable;
-import java.time.Duration;
 
 /**
  * AWS SDK for Java 1.x credentials provider ({@link AWSCredentialsProvider}) backed by a
@@ -70,7 +70,8 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
     /**
      * Builds a provider that owns its own agent and closes it on {@link #close()}.
      *
-     * @return a new builder with the agent's defaults
+     * @return a new builder with the agent's defaults; it takes every option of
+     *         {@link FreshcredsAgent#builder()}
      */
     public static Builder builder() {
         return new Builder();
@@ -162,113 +163,12 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
     }
 
     /**
-     * Mirrors {@link FreshcredsAgent.Builder}, except {@code source} and {@code loadTimeout} (for
-     * those, build the agent and use {@link #create(FreshcredsAgent)}); the built provider owns its
-     * agent. Not thread-safe.
+     * Builds a provider that owns its agent. Every option of the agent is here, as on
+     * {@link FreshcredsAgent.Builder} (both extend {@link AgentOptions}), e.g.
+     * {@code builder().source("imds").loadTimeout(Duration.ofSeconds(10)).build()}. Not thread-safe.
      */
-    public static final class Builder {
-        private final FreshcredsAgent.Builder agentBuilder = FreshcredsAgent.builder();
-
+    public static final class Builder extends AgentOptions<Builder> {
         private Builder() {
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#imdsEndpoint(String)}.
-         *
-         * @param endpoint IMDS base URL, e.g. {@code http://169.254.169.254}; not null or blank
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code endpoint} is null or blank
-         */
-        public Builder imdsEndpoint(String endpoint) {
-            agentBuilder.imdsEndpoint(endpoint);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#roleName(String)}.
-         *
-         * @param roleName the instance profile role; by default the first role IMDS lists
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code roleName} is null or blank
-         */
-        public Builder roleName(String roleName) {
-            agentBuilder.roleName(roleName);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#advisoryWindow(Duration)}.
-         *
-         * @param window how long before expiry background refresh starts; at least 5 minutes apply
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code window} is null or negative
-         */
-        public Builder advisoryWindow(Duration window) {
-            agentBuilder.advisoryWindow(window);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#attemptTimeout(Duration)}.
-         *
-         * @param timeout timeout of one HTTP attempt, 1 ms to 1 hour (default 1 s)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code timeout} is null or under 1 ms
-         */
-        public Builder attemptTimeout(Duration timeout) {
-            agentBuilder.attemptTimeout(timeout);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#maxAttempts(int)}.
-         *
-         * @param attempts attempts per IMDS request, 1 to 20 (default 3)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code attempts} is less than 1
-         */
-        public Builder maxAttempts(int attempts) {
-            agentBuilder.maxAttempts(attempts);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#tokenTtl(Duration)}.
-         *
-         * @param ttl IMDSv2 session token TTL in whole seconds, 1 s to 6 hours (the default)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code ttl} is null, zero or negative
-         */
-        public Builder tokenTtl(Duration ttl) {
-            agentBuilder.tokenTtl(ttl);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#imdsDisabled(boolean)}.
-         *
-         * @param disabled true to never contact IMDS
-         * @return this builder
-         */
-        public Builder imdsDisabled(boolean disabled) {
-            agentBuilder.imdsDisabled(disabled);
-            return this;
-        }
-
-        /**
-         * Tests and demos only; see {@link FreshcredsAgent.Builder#compressedClockForTesting(long, double)}.
-         *
-         * @param originEpochMillis the instant, epoch milliseconds, at which native code's clock equals
-         *                          the wall clock
-         * @param scale             how many times faster than real time native code's clock runs,
-         *                          from 1 to 1,000,000
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code scale} is not a positive finite
-         *                                                      number
-         */
-        public Builder compressedClockForTesting(long originEpochMillis, double scale) {
-            agentBuilder.compressedClockForTesting(originEpochMillis, scale);
-            return this;
         }
 
         /**
@@ -280,7 +180,7 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
          *                                                          credential source is configured
          */
         public FreshcredsV1CredentialsProvider build() {
-            return new FreshcredsV1CredentialsProvider(agentBuilder.build(), true);
+            return new FreshcredsV1CredentialsProvider(buildAgent(), true);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.freshcreds.sdkv2;
 
 import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.InvalidConfigurationException;
 import dev.freshcreds.internal.SdkHookSupport;
 import dev.freshcreds.internal.WallClock;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
@@ -61,10 +62,12 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
     private static final ExecutionAttribute<Long> SENT_AT = new ExecutionAttribute<Long>("FreshcredsSentAtEpochMillis");
     private static final ExecutionAttribute<String> SIGNED_BY = new ExecutionAttribute<String>("FreshcredsSigningAccessKeyId");
 
+    private final FreshcredsAgent agent;
     private final SdkHookSupport support;
     private final Clock signingClock;
 
-    private FreshcredsExecutionInterceptor(SdkHookSupport support) {
+    private FreshcredsExecutionInterceptor(FreshcredsAgent agent, SdkHookSupport support) {
+        this.agent = agent;
         this.support = support;
         this.signingClock = new CorrectedClock(support);
     }
@@ -157,7 +160,7 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
      * @return the agent given to {@link #create(FreshcredsAgent)} or {@link #builder(FreshcredsAgent)}
      */
     public FreshcredsAgent agent() {
-        return support.agent();
+        return agent;
     }
 
     @Override
@@ -217,12 +220,13 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
         }
     }
 
-    /** Options of a {@link FreshcredsExecutionInterceptor}. */
+    /**
+     * Options of a {@link FreshcredsExecutionInterceptor}, the same ones as {@code dev.freshcreds.sdkv1.FreshcredsRequestHandler.Builder}.
+     * Not thread-safe.
+     */
     public static final class Builder {
         private final FreshcredsAgent agent;
-        private boolean signingTimeCorrection = true;
-        private Duration skewThreshold = SdkHookSupport.DEFAULT_SKEW_THRESHOLD;
-        private WallClock wallClock = WallClock.SYSTEM;
+        private final SdkHookSupport.Options options = new SdkHookSupport.Options(InvalidConfigurationException::new);
 
         private Builder(FreshcredsAgent agent) {
             if (agent == null) {
@@ -239,7 +243,7 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
          * @return this builder
          */
         public Builder signingTimeCorrection(boolean enabled) {
-            this.signingTimeCorrection = enabled;
+            options.signingTimeCorrection(enabled);
             return this;
         }
 
@@ -252,23 +256,13 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
          * @return this builder
          */
         public Builder skewThreshold(Duration threshold) {
-            this.skewThreshold = threshold;
+            options.skewThreshold(threshold);
             return this;
         }
 
-        /**
-         * Tests only: the wall clock used to time requests and as the base of the signing clock. Its
-         * type is in the internal package, which is not API.
-         *
-         * @param clock a {@code dev.freshcreds.internal.WallClock}; by default the system clock
-         * @return this builder
-         * @throws NullPointerException if {@code clock} is null
-         */
-        public Builder wallClock(WallClock clock) {
-            if (clock == null) {
-                throw new NullPointerException("clock");
-            }
-            this.wallClock = clock;
+        /** Tests only: the wall clock used to time requests and as the base of the signing clock. */
+        Builder wallClock(WallClock clock) {
+            options.wallClock(clock);
             return this;
         }
 
@@ -280,8 +274,9 @@ public final class FreshcredsExecutionInterceptor implements ExecutionIntercepto
          *                                                      negative
          */
         public FreshcredsExecutionInterceptor build() {
-            return new FreshcredsExecutionInterceptor(
-                    new SdkHookSupport(agent, wallClock, signingTimeCorrection, skewThreshold));
+            SdkHookSupport.Agent hooked = SdkHookSupport.Agent.of(agent::clockOffsetMillis, agent::recordServerTime,
+                    () -> agent.currentSnapshot().accessKeyId(), agent::invalidate);
+            return new FreshcredsExecutionInterceptor(agent, new SdkHookSupport(hooked, options));
         }
     }
 }

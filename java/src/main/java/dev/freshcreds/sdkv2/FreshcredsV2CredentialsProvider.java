@@ -1,6 +1,7 @@
 package dev.freshcreds.sdkv2;
 
 import dev.freshcreds.AgentClosedException;
+import dev.freshcreds.AgentOptions;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -9,7 +10,6 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.utils.SdkAutoCloseable;
 
-import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -74,7 +74,8 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * Builds a provider that owns its own agent and closes it on {@link #close()}. Give such a
      * provider to one client only: closing that client closes the agent.
      *
-     * @return a new builder with the agent's defaults
+     * @return a new builder with the agent's defaults; it takes every option of
+     *         {@link FreshcredsAgent#builder()}
      */
     public static Builder builder() {
         return new Builder();
@@ -167,9 +168,7 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
         }
         closed = true;
         cached = null;
-        if (ownsAgent) {
-            agent.close();
-        }
+        agent.close();
     }
 
     @Override
@@ -178,113 +177,12 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
     }
 
     /**
-     * Mirrors {@link FreshcredsAgent.Builder}, except {@code source} and {@code loadTimeout} (for
-     * those, build the agent and use {@link #create(FreshcredsAgent)}); the built provider owns its
-     * agent. Not thread-safe.
+     * Builds a provider that owns its agent. Every option of the agent is here, as on
+     * {@link FreshcredsAgent.Builder} (both extend {@link AgentOptions}), e.g.
+     * {@code builder().source("imds").loadTimeout(Duration.ofSeconds(10)).build()}. Not thread-safe.
      */
-    public static final class Builder {
-        private final FreshcredsAgent.Builder agentBuilder = FreshcredsAgent.builder();
-
+    public static final class Builder extends AgentOptions<Builder> {
         private Builder() {
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#imdsEndpoint(String)}.
-         *
-         * @param endpoint IMDS base URL, e.g. {@code http://169.254.169.254}; not null or blank
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code endpoint} is null or blank
-         */
-        public Builder imdsEndpoint(String endpoint) {
-            agentBuilder.imdsEndpoint(endpoint);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#roleName(String)}.
-         *
-         * @param roleName the instance profile role; by default the first role IMDS lists
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code roleName} is null or blank
-         */
-        public Builder roleName(String roleName) {
-            agentBuilder.roleName(roleName);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#advisoryWindow(Duration)}.
-         *
-         * @param window how long before expiry background refresh starts; at least 5 minutes apply
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code window} is null or negative
-         */
-        public Builder advisoryWindow(Duration window) {
-            agentBuilder.advisoryWindow(window);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#attemptTimeout(Duration)}.
-         *
-         * @param timeout timeout of one HTTP attempt, 1 ms to 1 hour (default 1 s)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code timeout} is null or under 1 ms
-         */
-        public Builder attemptTimeout(Duration timeout) {
-            agentBuilder.attemptTimeout(timeout);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#maxAttempts(int)}.
-         *
-         * @param attempts attempts per IMDS request, 1 to 20 (default 3)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code attempts} is less than 1
-         */
-        public Builder maxAttempts(int attempts) {
-            agentBuilder.maxAttempts(attempts);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#tokenTtl(Duration)}.
-         *
-         * @param ttl IMDSv2 session token TTL in whole seconds, 1 s to 6 hours (the default)
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code ttl} is null, zero or negative
-         */
-        public Builder tokenTtl(Duration ttl) {
-            agentBuilder.tokenTtl(ttl);
-            return this;
-        }
-
-        /**
-         * See {@link FreshcredsAgent.Builder#imdsDisabled(boolean)}.
-         *
-         * @param disabled true to never contact IMDS
-         * @return this builder
-         */
-        public Builder imdsDisabled(boolean disabled) {
-            agentBuilder.imdsDisabled(disabled);
-            return this;
-        }
-
-        /**
-         * Tests and demos only; see {@link FreshcredsAgent.Builder#compressedClockForTesting(long, double)}.
-         *
-         * @param originEpochMillis the instant, epoch milliseconds, at which native code's clock equals
-         *                          the wall clock
-         * @param scale             how many times faster than real time native code's clock runs,
-         *                          from 1 to 1,000,000
-         * @return this builder
-         * @throws dev.freshcreds.InvalidConfigurationException if {@code scale} is not a positive finite
-         *                                                      number
-         */
-        public Builder compressedClockForTesting(long originEpochMillis, double scale) {
-            agentBuilder.compressedClockForTesting(originEpochMillis, scale);
-            return this;
         }
 
         /**
@@ -296,7 +194,7 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
          *                                                          credential source is configured
          */
         public FreshcredsV2CredentialsProvider build() {
-            return new FreshcredsV2CredentialsProvider(agentBuilder.build(), true);
+            return new FreshcredsV2CredentialsProvider(buildAgent(), true);
         }
     }
 }

@@ -34,7 +34,7 @@ public class CredentialsSnapshotTest {
         assertNull(s.sessionToken());
         assertFalse(s.hasExpiration());
         assertTrue(s.toString(), s.toString().contains("expiration=none"));
-        assertFalse("validForNanos 0: never usable without native code", s.isUsableAt(MonotonicClock.SYSTEM.nanoTime()));
+        assertFalse("validForNanos 0: never usable without native code", s.isUsableAt(MonotonicClock.SYSTEM.nanoTime(), s.receivedAtWallMillis()));
     }
 
     @Test
@@ -43,8 +43,9 @@ public class CredentialsSnapshotTest {
         CredentialsSnapshot s = new CredentialsSnapshot("ASIA", SECRET, TOKEN, 0, TimeUnit.SECONDS.toNanos(10), 1);
         long after = MonotonicClock.SYSTEM.nanoTime();
         assertTrue(s.receivedAtNanos() >= before && s.receivedAtNanos() <= after);
-        assertTrue(s.isUsableAt(after));
-        assertTrue(s.isUsableAt(s.receivedAtNanos() + TimeUnit.SECONDS.toNanos(10) - 1));
-        assertFalse(s.isUsableAt(s.receivedAtNanos() + TimeUnit.SECONDS.toNanos(10)));
+        long wall = s.receivedAtWallMillis(); // inside the wall-clock bound: only the monotonic one decides
+        assertTrue(s.isUsableAt(after, wall));
+        assertTrue(s.isUsableAt(s.receivedAtNanos() + TimeUnit.SECONDS.toNanos(10) - 1, wall));
+        assertFalse(s.isUsableAt(s.receivedAtNanos() + TimeUnit.SECONDS.toNanos(10), wall));
     }
 }
