@@ -1,9 +1,18 @@
-//! An agent: one credentials source, its cache, and a background refresher.
+//! An agent: the credentials source the chain chose, its cache, and a background refresher.
 //!
-//! The refresher sleeps until the advisory window opens and refreshes then, so callers find
-//! fresh credentials waiting and never wait for a refresh themselves, except on the first load
-//! and inside the mandatory window (when a refresh has kept failing). After a failure it wakes
-//! when the refresh backoff ends. Concurrent callers that do need a refresh share one fetch.
+//! [`Agent::from_options`] builds one in a few steps: the clocks (corrected by the clock-skew
+//! estimate; compressed for tests), the chain ([`chain::resolve`]: the winner's source and what it
+//! shadows, logged), the cache and its refresher ([`Agent::start`]), and the background helpers
+//! the resolution asks for: one quick look for an instance role that the winner hides (IMDS then
+//! joins the shadowed sources, with a warning), and, for a profile winner, a watch on the profile
+//! files (a change invalidates the cached credentials and the refresher fetches again).
+//!
+//! The refresher sleeps until the advisory window opens (plus the cache's fleet jitter) and
+//! refreshes then, so callers find fresh credentials waiting and rarely wait for a refresh
+//! themselves: on the first load, and inside the mandatory window when refreshes have kept
+//! failing. After a failure it wakes when the refresh backoff ends or, once the credentials are
+//! past use, on the cache's shorter recovery schedule. Concurrent callers that do need a refresh
+//! share one fetch.
 //!
 //! Callers that want to hold credentials without asking each time use [`Snapshot`]s: each says
 //! for how much *real* time it may be handed out (until the mandatory window opens), and
@@ -31,16 +40,19 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::cache::{CacheConfig, CredentialsCache, ProvideCredentials};
+use crate::cache::{CacheConfig, CredentialsCache};
 use crate::clock::{BootClock, Clock, CompressedClock, SystemBootClock, SystemClock};
 use crate::config::AgentOptions;
 use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::CredentialsError;
-use crate::imds::{ImdsClient, ImdsCredentialsProvider};
+use crate::imds::credentials::InstanceRoleProbe;
+use crate::imds::{client, ImdsClient};
+use crate::provider::ProvideCredentials;
 use crate::runtime::runtime;
 use crate::skew::{SkewCorrectedClock, SkewEstimator};
-use crate::sources::chain::{self, SourceKind};
+use crate::sources::chain::{self, ChainInputs, ImdsLink, Resolution, SourceKind};
+use crate::sources::profile::ProfileFiles;
 use crate::sources::timeout;
 
 /// Credentials plus how long they may be used without asking the agent again.
@@ -182,21 +194,19 @@ pub struct Agent {
 /// How often the profile files are checked for changes (real time).
 const PROFILE_POLL: Duration = Duration::from_secs(5);
 
-impl std::fmt::Debug for Agent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Agent").field("source", &self.source.name()).finish_non_exhaustive()
-    }
+/// The clocks of an agent built from options.
+struct AgentClocks {
+    /// What expiry is judged on: the base clock corrected by `skew`.
+    clock: Arc<dyn Clock>,
+    /// The skew estimate (AWS time minus this host's wall clock), fed by IMDS and the SDK hooks.
+    skew: Arc<SkewEstimator>,
 }
 
-impl Agent {
-    /// Builds an instance-role agent from options, with the process environment as fallback.
-    pub fn from_options(options: &AgentOptions) -> Result<Agent, CredentialsError> {
-        Self::from_options_with_env(options, Env::process())
-    }
-
-    pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
-        // Production time advances on the boot clock between skew samples; the compressed test
-        // clock is plain arithmetic on the wall clock.
+impl AgentClocks {
+    /// Production time advances on the boot clock between skew samples; the compressed test clock
+    /// (`clock.originEpochMillis` + `clock.scale`) is plain arithmetic on the wall clock. Skew is
+    /// measured against the host's wall clock (what the SDKs sign with).
+    fn for_options(options: &AgentOptions) -> Result<Self, CredentialsError> {
         let (base, boot): (Arc<dyn Clock>, Option<Arc<dyn BootClock>>) = match options.compressed_clock {
             Some((origin, scale)) => (
                 Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
@@ -206,92 +216,133 @@ impl Agent {
             ),
             None => (Arc::new(SystemClock), Some(Arc::new(SystemBootClock))),
         };
-        // Skew is measured against the host's wall clock (what the SDKs sign with); expiry is
-        // judged on the agent's clock corrected by it.
         let skew = Arc::new(SkewEstimator::new(Arc::new(SystemClock), Arc::new(SystemBootClock)));
         let clock: Arc<dyn Clock> = Arc::new(SkewCorrectedClock::new(base, skew.clone(), boot));
-        let imds_disabled = options
-            .imds_disabled
-            .unwrap_or_else(|| env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
-        let order = options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec());
-        let timeout = options.attempt_timeout.unwrap_or(Duration::from_secs(1));
-        // One deadline for a whole fetch from any source, so a hung process or endpoint cannot hold
-        // the single-flight gate (see sources::timeout).
-        let load_timeout =
-            options.load_timeout.unwrap_or_else(|| timeout::default_load_timeout(timeout, options.max_attempts.unwrap_or(3)));
-        let resolution = chain::resolve_with_load_timeout(&env, &options.system_properties, &order, !imds_disabled, timeout, load_timeout)?;
-        let imds = options.imds_client_builder(env.clone()).skew_estimator(skew.clone());
-        let config = CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() };
-        let winner = resolution.winner;
-        let mut agent = match resolution.provider {
-            None => {
-                let client = Arc::new(imds.clone().build(clock.clone())?);
-                let mut provider = ImdsCredentialsProvider::builder();
-                if let Some(role) = &options.role_name {
-                    provider = provider.role_name(role.clone());
-                }
-                let provider: Arc<dyn ProvideCredentials> = Arc::new(provider.build(client.clone())?);
-                let provider = Arc::new(timeout::LoadTimeout::new(provider, load_timeout));
-                Self::start(winner, provider, clock, config, Some(client), skew)?
-            }
-            Some(provider) => Self::start(winner, provider, clock, config, None, skew)?,
-        };
-        *agent.shadowed.lock().unwrap_or_else(|p| p.into_inner()) = resolution.shadowed.clone();
-        let shadowed: Vec<&str> = resolution.shadowed.iter().map(|k| k.name()).collect();
-        tracing::info!(source = winner.name(), shadowed = ?shadowed, "credentials source chosen");
-        if !shadowed.is_empty() {
-            tracing::warn!(
-                source = winner.name(),
-                shadowed = ?shadowed,
-                "credentials from '{}' shadow other configured sources; if they are not the ones you mean to use, remove them",
-                winner.name()
-            );
+        Ok(Self { clock, skew })
+    }
+}
+
+/// What the chain is resolved from, as the options (else `env`) say: the order, IMDS unless
+/// disabled, and the timeouts.
+fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, clocks: &AgentClocks) -> ChainInputs<'a> {
+    let imds_disabled = options
+        .imds_disabled
+        .unwrap_or_else(|| client::disabled_by(env));
+    let imds = (!imds_disabled).then(|| ImdsLink {
+        client: options.imds_client_builder(env.clone()).skew_estimator(clocks.skew.clone()),
+        role_name: options.role_name.clone(),
+        clock: clocks.clock.clone(),
+    });
+    let attempt_timeout = options.attempt_timeout.unwrap_or(client::DEFAULT_ATTEMPT_TIMEOUT);
+    // One deadline for a whole fetch from any source, so a hung process or endpoint cannot hold
+    // the single-flight gate (see sources::timeout).
+    let load_timeout =
+        options.load_timeout.unwrap_or_else(|| timeout::default_load_timeout(attempt_timeout, options.max_attempts.unwrap_or(client::DEFAULT_MAX_ATTEMPTS)));
+    ChainInputs {
+        env,
+        system_properties: &options.system_properties,
+        order: options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec()),
+        imds,
+        attempt_timeout,
+        load_timeout,
+    }
+}
+
+fn cache_config(options: &AgentOptions) -> CacheConfig {
+    CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() }
+}
+
+/// Logs the chain's choice, and a warning when the winner shadows other configured sources.
+fn log_resolution(resolution: &Resolution) {
+    let winner = resolution.winner;
+    let shadowed: Vec<&str> = resolution.shadowed.iter().map(|k| k.name()).collect();
+    tracing::info!(source = winner.name(), shadowed = ?shadowed, "credentials source chosen");
+    if !shadowed.is_empty() {
+        tracing::warn!(
+            source = winner.name(),
+            shadowed = ?shadowed,
+            "credentials from '{}' shadow other configured sources; if they are not the ones you mean to use, remove them",
+            winner.name()
+        );
+    }
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("source", &self.source.name()).finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// Builds an agent from options, with the process environment as fallback: the chain's
+    /// winner, cached and refreshed.
+    pub fn from_options(options: &AgentOptions) -> Result<Agent, CredentialsError> {
+        Self::from_options_with_env(options, Env::process())
+    }
+
+    /// [`Self::from_options`] with the environment given (tests pass their own).
+    pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
+        let clocks = AgentClocks::for_options(options)?;
+        let resolution = chain::resolve(&chain_inputs(options, &env, &clocks))?;
+        log_resolution(&resolution);
+        let mut agent =
+            Self::start(resolution.winner, resolution.provider, clocks.clock, cache_config(options), resolution.imds_client, clocks.skew)?;
+        agent.report_shadowed(resolution.shadowed);
+        if let Some(probe) = resolution.imds_probe {
+            agent.probe_for_a_shadowed_instance_role(probe)?;
         }
-        let rt = runtime()?;
-        if winner != SourceKind::Imds && !imds_disabled && order.contains(&SourceKind::Imds) {
-            // Does an instance role exist that the winner hides? One quick look, in the background.
-            let probe = imds.max_attempts(1).attempt_timeout(timeout.min(Duration::from_secs(1))).build(agent.clock.clone());
-            if let Ok(probe) = probe {
-                let shadowed = agent.shadowed.clone();
-                agent.tasks.push(rt.spawn(async move {
-                    if let Ok(role) = probe.get("/latest/meta-data/iam/security-credentials/", "the IAM role list").await {
-                        let role = role.lines().next().unwrap_or_default().trim().to_string();
-                        if !role.is_empty() {
-                            shadowed.lock().unwrap_or_else(|p| p.into_inner()).push(SourceKind::Imds);
-                            tracing::warn!(
-                                source = winner.name(),
-                                instance_role = %role,
-                                "this instance has the IAM role '{role}', but credentials from '{}' shadow it: those are used \
-                                 instead, and static or temporary keys there are never refreshed. Remove them to use the role",
-                                winner.name()
-                            );
-                        }
-                    }
-                }));
-            }
-        }
-        if let Some(files) = resolution.profile_files {
-            // Follow an external tool that rewrites the files: refetch when they change.
-            let (cache, signal) = (agent.cache.clone(), agent.signal.clone());
-            agent.tasks.push(rt.spawn(async move {
-                // The mtime checks run on the blocking pool: the runtime has one worker, and a
-                // hung network file system must not stall every agent's refresh.
-                let mut seen = files.modified_async().await;
-                loop {
-                    tokio::time::sleep(PROFILE_POLL).await;
-                    let now = files.modified_async().await;
-                    if now != seen {
-                        seen = now;
-                        if let Some(current) = cache.peek() {
-                            tracing::info!(file = %files.credentials.display(), "credentials files changed; reading them again");
-                            cache.invalidate(current.access_key_id());
-                            signal.wake_refresher.notify_one();
-                        }
-                    }
-                }
-            }));
+        if let Some(files) = resolution.watch {
+            agent.watch_profile_files(files)?;
         }
         Ok(agent)
+    }
+
+    /// Records the later sources that the chain found configured too.
+    fn report_shadowed(&self, shadowed: Vec<SourceKind>) {
+        *self.shadowed.lock().unwrap_or_else(|p| p.into_inner()) = shadowed;
+    }
+
+    /// Does an instance role exist that the winner hides? One quick look, in the background; if
+    /// so, IMDS joins the shadowed sources and a warning says what to do.
+    fn probe_for_a_shadowed_instance_role(&mut self, probe: InstanceRoleProbe) -> Result<(), CredentialsError> {
+        let (winner, shadowed) = (self.source, self.shadowed.clone());
+        self.tasks.push(runtime()?.spawn(async move {
+            if let Some(role) = probe.attached_role().await {
+                shadowed.lock().unwrap_or_else(|p| p.into_inner()).push(SourceKind::Imds);
+                tracing::warn!(
+                    source = winner.name(),
+                    instance_role = %role,
+                    "this instance has the IAM role '{role}', but credentials from '{}' shadow it: those are used \
+                     instead, and static or temporary keys there are never refreshed. Remove them to use the role",
+                    winner.name()
+                );
+            }
+        }));
+        Ok(())
+    }
+
+    /// Follows an external tool that rewrites the profile files: when their modification time
+    /// changes, the cached credentials are invalidated and the refresher fetches again.
+    fn watch_profile_files(&mut self, files: ProfileFiles) -> Result<(), CredentialsError> {
+        let (cache, signal) = (self.cache.clone(), self.signal.clone());
+        self.tasks.push(runtime()?.spawn(async move {
+            // The mtime checks run on the blocking pool: the runtime has one worker, and a
+            // hung network file system must not stall every agent's refresh.
+            let mut seen = files.modified_async().await;
+            loop {
+                tokio::time::sleep(PROFILE_POLL).await;
+                let now = files.modified_async().await;
+                if now != seen {
+                    seen = now;
+                    if let Some(current) = cache.peek() {
+                        tracing::info!(file = %files.credentials.display(), "credentials files changed; reading them again");
+                        cache.invalidate(current.access_key_id());
+                        signal.wake_refresher.notify_one();
+                    }
+                }
+            }
+        }));
+        Ok(())
     }
 
     /// The source that won the chain.

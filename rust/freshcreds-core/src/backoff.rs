@@ -3,12 +3,20 @@
 
 use std::time::Duration;
 
+/// The ceiling stops doubling after this many retries (2^20 times the base is past any cap), so
+/// the shift cannot overflow.
+pub const MAX_DOUBLINGS: u32 = 20;
+
+/// The largest delay [`full_jitter`] can give before retry number `retry`:
+/// `min(cap, base * 2^(retry-1))`.
+pub fn full_jitter_ceiling(retry: u32, base: Duration, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << retry.saturating_sub(1).min(MAX_DOUBLINGS)).min(cap)
+}
+
 /// Delay before retry number `retry` (1 for the first retry): a uniformly random duration in
 /// `[0, min(cap, base * 2^(retry-1))]`.
 pub fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
-    let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(20));
-    let ceiling = exp.min(cap);
-    ceiling.mul_f64(fastrand::f64())
+    full_jitter_ceiling(retry, base, cap).mul_f64(fastrand::f64())
 }
 
 /// A uniformly random duration in `[low, high]`.
@@ -29,6 +37,7 @@ mod tests {
         let cap = Duration::from_secs(2);
         for retry in 1..10 {
             let ceiling = (base * (1 << (retry - 1))).min(cap);
+            assert_eq!(full_jitter_ceiling(retry, base, cap), ceiling);
             for _ in 0..200 {
                 assert!(full_jitter(retry, base, cap) <= ceiling);
             }

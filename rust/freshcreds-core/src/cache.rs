@@ -15,9 +15,12 @@
 //!
 //! The advisory window is chosen by the credentials' lifetime at fetch time (≤ 20 min: 5 min,
 //! < 90 min: 15 min, otherwise 60 min) unless configured; a configured window is never below the
-//! 5-minute floor. The mandatory window is the last 60 s before expiry: the only time (besides the
-//! first load) a caller may have to wait for a refresh, because the agent's background refresher
-//! renews credentials as soon as the advisory window opens.
+//! 5-minute floor. The mandatory window is the last 60 s before expiry; the agent's snapshots are
+//! valid until it opens ([`crate::agent`]). A `get` that finds a refresh due (advisory window open,
+//! no backoff) fetches and waits for the fetch. The agent's background refresher makes that rare
+//! by refreshing soon after the advisory window opens: after a random *fleet jitter* of up to a
+//! fifth of the window (at most 5 minutes), so that credentials issued together are not all
+//! refreshed at the same moment.
 //!
 //! A source may answer a refresh with the credentials it already gave (IMDS rotates only a few
 //! minutes before expiry). That is not a failure, but asking again at once would be a storm, so
@@ -37,8 +40,6 @@
 //! outage of any length costs at most 4 fetches a minute (40 in 10 minutes).
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -46,6 +47,8 @@ use crate::backoff;
 use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::error::CredentialsError;
+/// The source interface lives in [`crate::provider`]; re-exported here, where it used to be.
+pub use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 /// Recovery schedule: the ceiling of the first retry's full-jitter delay (doubled per failure).
 pub const RECOVERY_BACKOFF_BASE: Duration = Duration::from_secs(1);
@@ -57,16 +60,6 @@ pub const RECOVERY_MAX_FETCHES_PER_WINDOW: usize = 2;
 /// Recovery schedule: see [`RECOVERY_MAX_FETCHES_PER_WINDOW`]. Not longer than
 /// [`RECOVERY_BACKOFF_CAP`], so the next attempt is never further away than the cap.
 pub const RECOVERY_RATE_WINDOW: Duration = Duration::from_secs(30);
-
-/// A future returned by a credential source.
-pub type CredentialsFuture<'a> = Pin<Box<dyn Future<Output = Result<Credentials, CredentialsError>> + Send + 'a>>;
-
-/// A source of credentials (IMDS, and in time the rest of the SDK's chain).
-pub trait ProvideCredentials: Send + Sync + 'static {
-    fn provide_credentials(&self) -> CredentialsFuture<'_>;
-    /// A short name for logs and stats, e.g. `imds`.
-    fn name(&self) -> &'static str;
-}
 
 /// The refresh policy. Defaults are the specification's.
 #[derive(Debug, Clone)]
@@ -127,6 +120,30 @@ pub struct Outcome {
     pub rate_limited: bool,
     /// This call brought credentials the cache did not have before.
     pub refreshed: bool,
+}
+
+impl Outcome {
+    /// Answered from the cache (or its error cache, or a fetch another caller made) without
+    /// contacting the source.
+    fn not_contacted(result: Result<Credentials, CredentialsError>) -> Self {
+        Self { result, source_contacted: false, rate_limited: false, refreshed: false }
+    }
+
+    /// A refresh was due, but the refresh backoff held it back: the cached credentials.
+    fn rate_limited(credentials: Credentials) -> Self {
+        Self { result: Ok(credentials), source_contacted: false, rate_limited: true, refreshed: false }
+    }
+
+    /// The source was contacted and brought nothing new: the credentials it gave again, the cached
+    /// ones after a recoverable failure, or the failure.
+    fn fetched(result: Result<Credentials, CredentialsError>) -> Self {
+        Self { result, source_contacted: true, rate_limited: false, refreshed: false }
+    }
+
+    /// The source was contacted and brought new credentials.
+    fn refreshed(credentials: Credentials) -> Self {
+        Self { result: Ok(credentials), source_contacted: true, rate_limited: false, refreshed: true }
+    }
 }
 
 /// Counters for stats and tests. No secrets.
@@ -232,9 +249,10 @@ impl CredentialsCache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Credentials per the policy above. Waits only when a refresh is due and nothing usable is
-    /// cached, or the cached credentials are in the advisory/mandatory window (callers that must
-    /// never wait use [`Self::peek`] and leave advisory refreshes to the agent's refresher).
+    /// Credentials per the policy above. Waits for a fetch only when a refresh is due and no
+    /// backoff holds it back: the first load, after an invalidation, or once the advisory window
+    /// is open (callers that must never wait use [`Self::peek`] and leave refreshes to the agent's
+    /// refresher).
     pub async fn get(&self) -> Outcome {
         self.get_as(Asker::Caller).await
     }
@@ -263,7 +281,7 @@ impl CredentialsCache {
                 // load): share its result rather than fetching again (single flight).
                 Decision::Refresh if state.attempts != seen_attempts => {
                     if let Some(result) = state.last_attempt.clone() {
-                        return Outcome { result, source_contacted: false, rate_limited: false, refreshed: false };
+                        return Outcome::not_contacted(result);
                     }
                 }
                 Decision::Refresh => {}
@@ -288,18 +306,13 @@ impl CredentialsCache {
 
     fn without_contact(state: &mut State, decision: Decision) -> Outcome {
         match decision {
-            Decision::Serve(c) => Outcome { result: Ok(c), source_contacted: false, rate_limited: false, refreshed: false },
+            Decision::Serve(c) => Outcome::not_contacted(Ok(c)),
             Decision::RateLimited(c) => {
                 state.stats.rate_limited += 1;
-                Outcome { result: Ok(c), source_contacted: false, rate_limited: true, refreshed: false }
+                Outcome::rate_limited(c)
             }
-            Decision::Fail(e) => Outcome { result: Err(e), source_contacted: false, rate_limited: false, refreshed: false },
-            Decision::Refresh => Outcome {
-                result: Err(CredentialsError::internal("refresh decision without a refresh")),
-                source_contacted: false,
-                rate_limited: false,
-                refreshed: false,
-            },
+            Decision::Fail(e) => Outcome::not_contacted(Err(e)),
+            Decision::Refresh => Outcome::not_contacted(Err(CredentialsError::internal("refresh decision without a refresh"))),
         }
     }
 
@@ -356,6 +369,8 @@ impl CredentialsCache {
         Cached { credentials, advisory_window, refresh_due, fleet_jitter }
     }
 
+    /// Takes in the result of a fetch: new credentials are cached, a failure starts the refresh
+    /// backoff (recoverable) or the error cache (not recoverable).
     fn complete(&self, fetched: Result<Credentials, CredentialsError>) -> Outcome {
         let now = self.clock.now();
         let fetched = match fetched {
@@ -370,89 +385,10 @@ impl CredentialsCache {
         while state.recent_fetches.len() > self.config.recovery_rate.0.max(1) {
             state.recent_fetches.pop_front();
         }
-        let mut new_generation = None;
-        let outcome = match fetched {
-            Ok(fresh) => {
-                let unchanged = state.cached.as_ref().is_some_and(|c| c.credentials.same_issue(&fresh));
-                state.backoff_until = None;
-                state.failures_in_a_row = 0;
-                state.recovery_at = None;
-                state.error_cache = None;
-                state.stats.last_error = None;
-                if unchanged && !state.invalidated {
-                    let remaining = fresh.expiration().and_then(|e| e.duration_since(now).ok()).unwrap_or_default();
-                    let wait = (remaining / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
-                    state.recheck_after = Some(now + wait);
-                    tracing::debug!(source = self.source.name(), recheck_in = ?wait, "source has no newer credentials yet");
-                    Outcome { result: Ok(fresh), source_contacted: true, rate_limited: false, refreshed: false }
-                } else {
-                    let entry = self.cached_entry(fresh.clone(), now);
-                    tracing::info!(
-                        source = self.source.name(),
-                        access_key_id = %fresh.key_id_for_logs(),
-                        expires_in = ?fresh.expiration().and_then(|e| e.duration_since(now).ok()),
-                        advisory_window = ?entry.advisory_window,
-                        "loaded new credentials"
-                    );
-                    state.cached = Some(entry);
-                    state.invalidated = false;
-                    state.recheck_after = None;
-                    state.stats.refreshes += 1;
-                    state.stats.generation += 1;
-                    new_generation = Some(state.stats.generation);
-                    Outcome { result: Ok(fresh), source_contacted: true, rate_limited: false, refreshed: true }
-                }
-            }
-            Err(error) => {
-                state.stats.failures += 1;
-                state.stats.last_error = Some(error.to_string());
-                if error.is_recoverable() {
-                    match state.cached.as_ref().map(|c| c.credentials.clone()) {
-                        Some(cached) => {
-                            let backoff = backoff::uniform(self.config.refresh_backoff.0, self.config.refresh_backoff.1);
-                            state.backoff_until = Some(now + backoff);
-                            state.failures_in_a_row = state.failures_in_a_row.saturating_add(1);
-                            let recovery_at = self.recovery_after_failure(&state, now);
-                            state.recovery_at = Some(recovery_at);
-                            let expired = cached.expiration().is_some_and(|e| e <= now);
-                            let recovering = self.past_use(&state, now);
-                            let next_attempt_in = if recovering { recovery_at.duration_since(now).unwrap_or_default() } else { backoff };
-                            // A long outage retried every few seconds would flood the log: the
-                            // first failures are warnings, later ones only every 20th.
-                            let streak = state.failures_in_a_row;
-                            if streak <= 3 || streak.is_multiple_of(20) {
-                                tracing::warn!(
-                                    source = self.source.name(),
-                                    error = %error,
-                                    failures_in_a_row = streak,
-                                    next_attempt_in = ?next_attempt_in,
-                                    serving_expired_credentials = expired,
-                                    "credentials refresh failed; serving the cached credentials meanwhile"
-                                );
-                            } else {
-                                tracing::debug!(
-                                    source = self.source.name(),
-                                    error = %error,
-                                    failures_in_a_row = streak,
-                                    next_attempt_in = ?next_attempt_in,
-                                    serving_expired_credentials = expired,
-                                    "credentials refresh failed again"
-                                );
-                            }
-                            Outcome { result: Ok(cached), source_contacted: true, rate_limited: false, refreshed: false }
-                        }
-                        None => {
-                            tracing::warn!(source = self.source.name(), error = %error, "could not load credentials");
-                            Outcome { result: Err(error), source_contacted: true, rate_limited: false, refreshed: false }
-                        }
-                    }
-                } else {
-                    let hold = backoff::uniform(self.config.error_cache.0, self.config.error_cache.1);
-                    state.error_cache = Some((error.clone(), now + hold));
-                    tracing::error!(source = self.source.name(), error = %error, "credentials source failed");
-                    Outcome { result: Err(error), source_contacted: true, rate_limited: false, refreshed: false }
-                }
-            }
+        let (outcome, new_generation) = match fetched {
+            Ok(fresh) => self.take_in(&mut state, fresh, now),
+            Err(error) if error.is_recoverable() => (self.ride_out(&mut state, error, now), None),
+            Err(error) => (self.remember_error(&mut state, error, now), None),
         };
         state.last_attempt = Some(outcome.result.clone());
         drop(state);
@@ -460,6 +396,90 @@ impl CredentialsCache {
             listener(generation);
         }
         outcome
+    }
+
+    /// A successful fetch. Credentials the cache already holds only postpone the next look (see
+    /// the module docs); new ones are cached as a new generation, returned for the listener.
+    fn take_in(&self, state: &mut State, fresh: Credentials, now: SystemTime) -> (Outcome, Option<u64>) {
+        let unchanged = state.cached.as_ref().is_some_and(|c| c.credentials.same_issue(&fresh));
+        state.backoff_until = None;
+        state.failures_in_a_row = 0;
+        state.recovery_at = None;
+        state.error_cache = None;
+        state.stats.last_error = None;
+        if unchanged && !state.invalidated {
+            let remaining = fresh.expiration().and_then(|e| e.duration_since(now).ok()).unwrap_or_default();
+            let wait = (remaining / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            state.recheck_after = Some(now + wait);
+            tracing::debug!(source = self.source.name(), recheck_in = ?wait, "source has no newer credentials yet");
+            return (Outcome::fetched(Ok(fresh)), None);
+        }
+        let entry = self.cached_entry(fresh.clone(), now);
+        tracing::info!(
+            source = self.source.name(),
+            access_key_id = %fresh.key_id_for_logs(),
+            expires_in = ?fresh.expiration().and_then(|e| e.duration_since(now).ok()),
+            advisory_window = ?entry.advisory_window,
+            "loaded new credentials"
+        );
+        state.cached = Some(entry);
+        state.invalidated = false;
+        state.recheck_after = None;
+        state.stats.refreshes += 1;
+        state.stats.generation += 1;
+        (Outcome::refreshed(fresh), Some(state.stats.generation))
+    }
+
+    /// A recoverable failure: with credentials cached, they are served (even expired: static
+    /// stability) while the refresh backoff runs; without, the caller gets the error.
+    fn ride_out(&self, state: &mut State, error: CredentialsError, now: SystemTime) -> Outcome {
+        state.stats.failures += 1;
+        state.stats.last_error = Some(error.to_string());
+        let Some(cached) = state.cached.as_ref().map(|c| c.credentials.clone()) else {
+            tracing::warn!(source = self.source.name(), error = %error, "could not load credentials");
+            return Outcome::fetched(Err(error));
+        };
+        let backoff = backoff::uniform(self.config.refresh_backoff.0, self.config.refresh_backoff.1);
+        state.backoff_until = Some(now + backoff);
+        state.failures_in_a_row = state.failures_in_a_row.saturating_add(1);
+        let recovery_at = self.recovery_after_failure(state, now);
+        state.recovery_at = Some(recovery_at);
+        let expired = cached.expiration().is_some_and(|e| e <= now);
+        let recovering = self.past_use(state, now);
+        let next_attempt_in = if recovering { recovery_at.duration_since(now).unwrap_or_default() } else { backoff };
+        // A long outage retried every few seconds would flood the log: the first failures are
+        // warnings, later ones only every 20th.
+        let streak = state.failures_in_a_row;
+        if streak <= 3 || streak.is_multiple_of(20) {
+            tracing::warn!(
+                source = self.source.name(),
+                error = %error,
+                failures_in_a_row = streak,
+                next_attempt_in = ?next_attempt_in,
+                serving_expired_credentials = expired,
+                "credentials refresh failed; serving the cached credentials meanwhile"
+            );
+        } else {
+            tracing::debug!(
+                source = self.source.name(),
+                error = %error,
+                failures_in_a_row = streak,
+                next_attempt_in = ?next_attempt_in,
+                serving_expired_credentials = expired,
+                "credentials refresh failed again"
+            );
+        }
+        Outcome::fetched(Ok(cached))
+    }
+
+    /// A non-recoverable failure: raised now and, from the error cache, for a few seconds more.
+    fn remember_error(&self, state: &mut State, error: CredentialsError, now: SystemTime) -> Outcome {
+        state.stats.failures += 1;
+        state.stats.last_error = Some(error.to_string());
+        let hold = backoff::uniform(self.config.error_cache.0, self.config.error_cache.1);
+        state.error_cache = Some((error.clone(), now + hold));
+        tracing::error!(source = self.source.name(), error = %error, "credentials source failed");
+        Outcome::fetched(Err(error))
     }
 
     /// When the refresher may try again after a recoverable failure that completed at `now`, if the

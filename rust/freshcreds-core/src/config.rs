@@ -1,29 +1,29 @@
 //! Agent options by name, as the JNI and C bridges receive them (`key`, `value` pairs).
 //!
-//! | key | meaning |
-//! | --- | --- |
-//! | `source` | pin one source or give an order, e.g. `imds` or `profile,imds` (default: the SDKs' chain) |
-//! | `systemProperties.*` | `accessKeyId`, `secretAccessKey`, `sessionToken`: the Java system properties |
-//! | `endpoint` | IMDS base URL (else `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the EC2 address) |
-//! | `roleName` | the instance role; discovered when unset |
-//! | `advisoryWindowMillis` | overrides the lifetime-based advisory window (5-minute floor) |
-//! | `attemptTimeoutMillis` | per-attempt IMDS timeout (else `AWS_METADATA_SERVICE_TIMEOUT`) |
-//! | `maxAttempts` | IMDS attempts per call (else `AWS_METADATA_SERVICE_NUM_ATTEMPTS`) |
-//! | `loadTimeoutMillis` | deadline for one whole fetch from any source (default 5 s, or IMDS's own budget if larger) |
-//! | `tokenTtlSeconds` | IMDSv2 session token TTL (default 21600) |
-//! | `imdsDisabled` | `true` disables IMDS (else `AWS_EC2_METADATA_DISABLED`) |
-//! | `clock.originEpochMillis`, `clock.scale` | compressed time, for tests and the demo only |
+//! [`OPTIONS`] is the one list of them: per option its key, how its value is parsed, its range
+//! (and when that is checked), its environment fallback, its default and one line of
+//! documentation. It drives [`AgentOptions::from_pairs`], the unknown-key check and its message,
+//! and [`options_markdown`], the table in `DEVELOPERS.md` (between `<!-- options:start -->` and
+//! `<!-- options:end -->`; a test fails when that is stale, and
+//! `FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc` rewrites it).
+//! [`SOURCES`] is the one list of credential source names.
 //!
 //! Unknown keys are refused so that a typo cannot silently fall back to a default.
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::MAX_CLOCK_SCALE;
-use crate::env::Env;
+use crate::env::{self, Env};
 use crate::error::CredentialsError;
+use crate::imds::client::{
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_ENDPOINT, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS, MAX_ATTEMPT_TIMEOUT, MIN_ATTEMPT_TIMEOUT,
+};
+use crate::imds::token::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_TOKEN_TTL};
 use crate::imds::ImdsClientBuilder;
 use crate::sources::chain::{SourceKind, SystemProperties};
 use crate::sources::static_keys::RedactedSystemProperties;
+use crate::sources::timeout::DEFAULT_LOAD_TIMEOUT;
 
 /// `Debug` is written by hand: the system properties carry a secret key and a session token.
 #[derive(Clone, Default)]
@@ -99,86 +99,513 @@ impl std::fmt::Debug for AgentOptions {
     }
 }
 
-const KNOWN_KEYS: &str = "source, systemProperties.accessKeyId, systemProperties.secretAccessKey, systemProperties.sessionToken, endpoint, roleName, advisoryWindowMillis, attemptTimeoutMillis, maxAttempts, loadTimeoutMillis, tokenTtlSeconds, imdsDisabled, clock.originEpochMillis, clock.scale";
+/// The option keys, for code and messages that name one.
+pub mod keys {
+    pub const SOURCE: &str = "source";
+    pub const SYSTEM_PROPERTIES_ACCESS_KEY_ID: &str = "systemProperties.accessKeyId";
+    pub const SYSTEM_PROPERTIES_SECRET_ACCESS_KEY: &str = "systemProperties.secretAccessKey";
+    pub const SYSTEM_PROPERTIES_SESSION_TOKEN: &str = "systemProperties.sessionToken";
+    pub const ENDPOINT: &str = "endpoint";
+    pub const ROLE_NAME: &str = "roleName";
+    pub const ADVISORY_WINDOW_MILLIS: &str = "advisoryWindowMillis";
+    pub const ATTEMPT_TIMEOUT_MILLIS: &str = "attemptTimeoutMillis";
+    pub const MAX_ATTEMPTS: &str = "maxAttempts";
+    pub const LOAD_TIMEOUT_MILLIS: &str = "loadTimeoutMillis";
+    pub const TOKEN_TTL_SECONDS: &str = "tokenTtlSeconds";
+    pub const IMDS_DISABLED: &str = "imdsDisabled";
+    pub const CLOCK_ORIGIN_EPOCH_MILLIS: &str = "clock.originEpochMillis";
+    pub const CLOCK_SCALE: &str = "clock.scale";
+}
+
+/// The credential sources by the names the `source` option takes (any case), in the SDKs' order:
+/// the default chain.
+pub const SOURCES: [(&str, SourceKind); 6] = [
+    ("environment", SourceKind::Environment),
+    ("systemProperties", SourceKind::SystemProperties),
+    ("webIdentity", SourceKind::WebIdentity),
+    ("profile", SourceKind::Profile),
+    ("container", SourceKind::Container),
+    ("imds", SourceKind::Imds),
+];
+
+/// A source by its name (any case).
+pub fn source_by_name(name: &str) -> Option<SourceKind> {
+    SOURCES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, kind)| *kind)
+}
+
+/// The source names as prose: `a, b, c or d` (`quote` puts each in backticks).
+fn source_names(quote: bool) -> String {
+    let names: Vec<String> = SOURCES.iter().map(|(n, _)| if quote { format!("`{n}`") } else { n.to_string() }).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// What an option's value is: its syntax, and the unit of its range and default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// Text, trimmed.
+    Text,
+    /// Names from [`SOURCES`], comma-separated.
+    Sources,
+    /// A whole number of milliseconds.
+    Millis,
+    /// A whole number of seconds.
+    Seconds,
+    /// An instant: whole milliseconds since 1970-01-01T00:00:00Z.
+    EpochMillis,
+    /// A whole number.
+    Count,
+    /// `true` or `false`, any case.
+    Boolean,
+    /// A decimal number.
+    Decimal,
+}
+
+/// The values an option accepts, in its [`Value`]'s unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// Anything of its kind.
+    Any,
+    /// An `http://` URL with a host.
+    HttpUrl,
+    /// Whole numbers from `min` up to `max` (inclusive); no upper bound when `max` is `None`.
+    Whole { min: u64, max: Option<u64> },
+    /// Finite numbers from `min` to `max`, inclusive.
+    Decimal { min: f64, max: f64 },
+}
+
+impl Range {
+    fn contains_whole(self, n: u64) -> bool {
+        match self {
+            Self::Whole { min, max } => n >= min && max.is_none_or(|max| n <= max),
+            _ => true,
+        }
+    }
+}
+
+/// When an option's range is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// By [`AgentOptions::from_pairs`]: a value out of range is refused at once.
+    WhenParsed,
+    /// When the IMDS client is built, with the same bounds: only when IMDS is a source the agent
+    /// uses (its failures elsewhere, e.g. in the background check for a shadowed role, are ignored).
+    WhenImdsIsBuilt,
+}
+
+/// An option's value when it is not given (and its environment variable is not set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unset {
+    /// No value: what happens instead, in words.
+    Described(&'static str),
+    /// Every source, in [`SOURCES`]' order.
+    AllSources,
+    /// A duration, shown in the option's unit.
+    Duration(Duration),
+    Count(u32),
+    Text(&'static str),
+    Boolean(bool),
+}
+
+/// How an option's value is read into the options being built.
+type Parse = fn(&mut Parsed, &OptionSpec, &str) -> Result<(), CredentialsError>;
+
+/// One option: a row of [`OPTIONS`].
+#[derive(Clone, Copy)]
+pub struct OptionSpec {
+    pub key: &'static str,
+    pub value: Value,
+    pub range: Range,
+    pub checked: Checked,
+    /// The environment variable used when the option is not given.
+    pub env: Option<&'static str>,
+    pub default: Unset,
+    /// One line for the documentation: what the option does.
+    pub doc: &'static str,
+    parse: Parse,
+}
+
+impl std::fmt::Debug for OptionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { key, value, range, checked, env, default, doc, parse: _ } = self;
+        f.debug_struct("OptionSpec")
+            .field("key", key)
+            .field("value", value)
+            .field("range", range)
+            .field("checked", checked)
+            .field("env", env)
+            .field("default", default)
+            .field("doc", doc)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The options being read, and the two halves of the compressed clock until both are seen.
+#[derive(Default)]
+struct Parsed {
+    options: AgentOptions,
+    origin: Option<SystemTime>,
+    scale: Option<f64>,
+}
+
+/// Milliseconds of a duration as an option value (the bounds here are far below `u64::MAX`).
+const fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// Every option the bridges accept, in the order messages and documentation list them.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        key: keys::SOURCE,
+        value: Value::Sources,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::AllSources,
+        doc: "Pins one source or gives the order to try them in, e.g. `imds` or `profile,imds`; sources not named are never used.",
+        parse: |p, spec, v| {
+            p.options.sources = Some(spec.sources(v)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::SYSTEM_PROPERTIES_ACCESS_KEY_ID,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("unset"),
+        doc: "The Java system property `aws.accessKeyId` (the Java library reads it and passes it on).",
+        parse: |p, _, v| {
+            p.options.system_properties.access_key_id = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::SYSTEM_PROPERTIES_SECRET_ACCESS_KEY,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("unset"),
+        doc: "The Java system property `aws.secretKey` (read by the Java library); never logged or shown.",
+        parse: |p, _, v| {
+            p.options.system_properties.secret_access_key = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::SYSTEM_PROPERTIES_SESSION_TOKEN,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("unset"),
+        doc: "The Java system property `aws.sessionToken` (read by the Java library); never logged or shown.",
+        parse: |p, _, v| {
+            p.options.system_properties.session_token = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::ENDPOINT,
+        value: Value::Text,
+        range: Range::HttpUrl,
+        checked: Checked::WhenImdsIsBuilt,
+        env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
+        default: Unset::Text(DEFAULT_ENDPOINT),
+        doc: "The IMDS base URL; IMDS is plain HTTP (for IPv6: `http://[fd00:ec2::254]`).",
+        parse: |p, _, v| {
+            p.options.endpoint = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::ROLE_NAME,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("the role IMDS lists first, discovered"),
+        doc: "The instance profile role to take credentials for.",
+        parse: |p, _, v| {
+            p.options.role_name = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::ADVISORY_WINDOW_MILLIS,
+        value: Value::Millis,
+        range: Range::Whole { min: 0, max: None },
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("by the credentials' lifetime: 5, 15 or 60 min"),
+        doc: "How long before expiry the background refresh starts; a window under 5 min is raised to 5 min.",
+        parse: |p, spec, v| {
+            p.options.advisory_window = Some(Duration::from_millis(spec.whole(v)?));
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::ATTEMPT_TIMEOUT_MILLIS,
+        value: Value::Millis,
+        range: Range::Whole { min: millis(MIN_ATTEMPT_TIMEOUT), max: Some(millis(MAX_ATTEMPT_TIMEOUT)) },
+        checked: Checked::WhenImdsIsBuilt,
+        env: Some(env::AWS_METADATA_SERVICE_TIMEOUT),
+        default: Unset::Duration(DEFAULT_ATTEMPT_TIMEOUT),
+        doc: "Timeout of one HTTP attempt, connect to last byte, against IMDS and the container endpoint; the variable (in seconds, fractions allowed) is read for IMDS only.",
+        parse: |p, spec, v| {
+            p.options.attempt_timeout = Some(Duration::from_millis(spec.whole(v)?));
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::MAX_ATTEMPTS,
+        value: Value::Count,
+        range: Range::Whole { min: 1, max: Some(MAX_ATTEMPTS as u64) },
+        checked: Checked::WhenImdsIsBuilt,
+        env: Some(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS),
+        default: Unset::Count(DEFAULT_MAX_ATTEMPTS),
+        doc: "Attempts per IMDS request, the first one included.",
+        parse: |p, spec, v| {
+            // Past `u32`, out of range all the same: the IMDS client refuses it by its bounds.
+            p.options.max_attempts = Some(u32::try_from(spec.whole(v)?).unwrap_or(u32::MAX));
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::LOAD_TIMEOUT_MILLIS,
+        value: Value::Millis,
+        range: Range::Whole { min: 1, max: None },
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Duration(DEFAULT_LOAD_TIMEOUT),
+        doc: "The deadline for one whole fetch from any source, retries included; unset, it is raised to IMDS's own budget (attempts × attempt timeout + backoff) when that is longer.",
+        parse: |p, spec, v| {
+            let millis = number(spec.key, v)?;
+            if !spec.range.contains_whole(millis) {
+                return Err(CredentialsError::invalid_config(
+                    format!("{} is {millis}", spec.key),
+                    format!("Use a deadline of at least a few seconds (the default is {} ms), or leave it unset.", DEFAULT_LOAD_TIMEOUT.as_millis()),
+                ));
+            }
+            p.options.load_timeout = Some(Duration::from_millis(millis));
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::TOKEN_TTL_SECONDS,
+        value: Value::Seconds,
+        range: Range::Whole { min: MIN_TOKEN_TTL.as_secs(), max: Some(MAX_TOKEN_TTL.as_secs()) },
+        checked: Checked::WhenImdsIsBuilt,
+        env: None,
+        default: Unset::Duration(DEFAULT_TOKEN_TTL),
+        doc: "The TTL asked for IMDSv2 session tokens; a token is renewed shortly before it runs out.",
+        parse: |p, spec, v| {
+            p.options.token_ttl = Some(Duration::from_secs(spec.whole(v)?));
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::IMDS_DISABLED,
+        value: Value::Boolean,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        env: Some(env::AWS_EC2_METADATA_DISABLED),
+        default: Unset::Boolean(false),
+        doc: "`true`: never contact IMDS, not even to check for an instance role another source shadows.",
+        parse: |p, spec, v| {
+            p.options.imds_disabled = Some(boolean(spec.key, v)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::CLOCK_ORIGIN_EPOCH_MILLIS,
+        value: Value::EpochMillis,
+        range: Range::Whole { min: 0, max: None },
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("real time"),
+        doc: "Tests and the demo only, with `clock.scale`: the instant at which the compressed clock equals the wall clock.",
+        parse: |p, spec, v| {
+            // Checked: past what `SystemTime` holds (on some platforms), `+` panics.
+            let origin = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(spec.whole(v)?)).ok_or_else(|| {
+                CredentialsError::invalid_config(
+                    format!("{} '{v}' is past the end of time on this platform", spec.key),
+                    "Use the simulator's clock origin in epoch milliseconds (GET /_sim/clock, origin_epoch_millis).",
+                )
+            })?;
+            p.origin = Some(origin);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::CLOCK_SCALE,
+        value: Value::Decimal,
+        range: Range::Decimal { min: 1.0, max: MAX_CLOCK_SCALE },
+        checked: Checked::WhenParsed,
+        env: None,
+        default: Unset::Described("real time"),
+        doc: "Tests and the demo only, with `clock.originEpochMillis`: how many times faster than real time the clock runs (the simulator's time scale).",
+        parse: |p, spec, v| {
+            // Bounded here, so the JNI and C bridges (which pass options through this) refuse a
+            // scale that would make every clock reading overflow.
+            let Range::Decimal { min, max } = spec.range else {
+                return Err(CredentialsError::internal(format!("{} has no decimal range", spec.key)));
+            };
+            let scale = v.parse::<f64>().ok().filter(|s| s.is_finite() && (min..=max).contains(s)).ok_or_else(|| {
+                CredentialsError::invalid_config(
+                    format!("{} '{v}' is not a number from {min} to {max}", spec.key),
+                    "Use the simulator's time scale, e.g. 600 (compressed time is for tests and the demo only).",
+                )
+            })?;
+            p.scale = Some(scale);
+            Ok(())
+        },
+    },
+];
+
+/// The option with this key.
+pub fn option(key: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| o.key == key)
+}
+
+impl OptionSpec {
+    /// A whole number, within the range when that is checked here.
+    fn whole(&self, value: &str) -> Result<u64, CredentialsError> {
+        let n = number(self.key, value)?;
+        if self.checked == Checked::WhenParsed && !self.range.contains_whole(n) {
+            return Err(CredentialsError::invalid_config(
+                format!("option {}='{value}' is out of range", self.key),
+                format!("Give {} as {}.", self.key, self.range_text()),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Source names, comma-separated: at least one, each from [`SOURCES`].
+    fn sources(&self, value: &str) -> Result<Vec<SourceKind>, CredentialsError> {
+        let mut kinds = Vec::new();
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            kinds.push(source_by_name(name).ok_or_else(|| {
+                CredentialsError::invalid_config(
+                    format!("unknown credential source '{name}'"),
+                    format!("Use {} (comma-separated for an order).", source_names(false)),
+                )
+            })?);
+        }
+        if kinds.is_empty() {
+            return Err(CredentialsError::invalid_config(
+                format!("the {} option is empty", self.key),
+                format!("Name at least one source, e.g. {}.", SOURCES[SOURCES.len() - 1].0),
+            ));
+        }
+        Ok(kinds)
+    }
+
+    /// The option's unit, as documentation names it.
+    fn value_text(&self) -> &'static str {
+        match self.value {
+            Value::Text => "text",
+            Value::Sources => "source names, comma-separated",
+            Value::Millis => "milliseconds",
+            Value::Seconds => "seconds",
+            Value::EpochMillis => "epoch milliseconds",
+            Value::Count => "whole number",
+            Value::Boolean => "`true` or `false`",
+            Value::Decimal => "number",
+        }
+    }
+
+    /// A number in the option's unit, with the duration it stands for.
+    fn amount_text(&self, n: u64) -> String {
+        match self.value {
+            Value::Millis => format!("{n} ({})", spoken_duration(Duration::from_millis(n))),
+            Value::Seconds => format!("{n} ({})", spoken_duration(Duration::from_secs(n))),
+            _ => n.to_string(),
+        }
+    }
+
+    fn range_text(&self) -> String {
+        match (self.value, self.range) {
+            (Value::Sources, _) => format!("{} (any case)", source_names(true)),
+            (_, Range::Any) => "any".to_string(),
+            (_, Range::HttpUrl) => "an `http://` URL with a host".to_string(),
+            (_, Range::Whole { min: 0, max: None }) => "any".to_string(),
+            (_, Range::Whole { min, max: None }) => format!("at least {}", self.amount_text(min)),
+            (_, Range::Whole { min, max: Some(max) }) => format!("{} to {}", self.amount_text(min), self.amount_text(max)),
+            (_, Range::Decimal { min, max }) => format!("{min} to {max}"),
+        }
+    }
+
+    fn default_text(&self) -> String {
+        match self.default {
+            Unset::Described(text) => text.to_string(),
+            Unset::AllSources => "all, in the order above (the SDKs' chain)".to_string(),
+            Unset::Duration(d) => match self.value {
+                Value::Seconds => self.amount_text(d.as_secs()),
+                _ => self.amount_text(millis(d)),
+            },
+            Unset::Count(n) => n.to_string(),
+            Unset::Text(text) => format!("`{text}`"),
+            Unset::Boolean(b) => format!("`{b}`"),
+        }
+    }
+}
+
+/// The options as a markdown table, generated from [`OPTIONS`]: what `DEVELOPERS.md` holds
+/// between `<!-- options:start -->` and `<!-- options:end -->`.
+pub fn options_markdown() -> String {
+    let mut text =
+        String::from("| key | value | range | default | environment fallback | meaning |\n| --- | --- | --- | --- | --- | --- |\n");
+    for o in OPTIONS {
+        let range = match o.checked {
+            Checked::WhenParsed => o.range_text(),
+            Checked::WhenImdsIsBuilt => format!("{}; checked only when IMDS is used", o.range_text()),
+        };
+        let env = o.env.map_or_else(|| "—".to_string(), |name| format!("`{name}`"));
+        let _ = writeln!(text, "| `{}` | {} | {range} | {} | {env} | {} |", o.key, o.value_text(), o.default_text(), o.doc);
+    }
+    text
+}
+
+/// A duration in words, for messages and documentation: `1 ms`, `2.5 s`, `5 min`, `6 hours`.
+pub(crate) fn spoken_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() == 0 && secs >= 3600 && secs.is_multiple_of(3600) {
+        let hours = secs / 3600;
+        format!("{hours} hour{}", if hours == 1 { "" } else { "s" })
+    } else if d.subsec_nanos() == 0 && secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if d.subsec_nanos() == 0 {
+        format!("{secs} s")
+    } else if secs == 0 && d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{} ms", d.subsec_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
+}
 
 impl AgentOptions {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<Self, CredentialsError> {
-        let mut options = Self::default();
-        let mut origin = None;
-        let mut scale = None;
+        let mut parsed = Parsed::default();
         for (key, value) in pairs {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
-            match key {
-                "source" => {
-                    let mut kinds = Vec::new();
-                    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                        kinds.push(SourceKind::parse(name).ok_or_else(|| {
-                            CredentialsError::invalid_config(
-                                format!("unknown credential source '{name}'"),
-                                "Use environment, systemProperties, profile, container or imds (comma-separated for an order).",
-                            )
-                        })?);
-                    }
-                    if kinds.is_empty() {
-                        return Err(CredentialsError::invalid_config("the source option is empty", "Name at least one source, e.g. imds."));
-                    }
-                    options.sources = Some(kinds);
-                }
-                "systemProperties.accessKeyId" => options.system_properties.access_key_id = Some(value.to_string()),
-                "systemProperties.secretAccessKey" => options.system_properties.secret_access_key = Some(value.to_string()),
-                "systemProperties.sessionToken" => options.system_properties.session_token = Some(value.to_string()),
-                "endpoint" => options.endpoint = Some(value.to_string()),
-                "roleName" => options.role_name = Some(value.to_string()),
-                "advisoryWindowMillis" => options.advisory_window = Some(Duration::from_millis(number(key, value)?)),
-                "attemptTimeoutMillis" => options.attempt_timeout = Some(Duration::from_millis(number(key, value)?)),
-                "maxAttempts" => options.max_attempts = Some(u32::try_from(number(key, value)?).unwrap_or(u32::MAX)),
-                "loadTimeoutMillis" => {
-                    let millis = number(key, value)?;
-                    if millis == 0 {
-                        return Err(CredentialsError::invalid_config(
-                            "loadTimeoutMillis is 0",
-                            "Use a deadline of at least a few seconds (the default is 5000 ms), or leave it unset.",
-                        ));
-                    }
-                    options.load_timeout = Some(Duration::from_millis(millis));
-                }
-                "tokenTtlSeconds" => options.token_ttl = Some(Duration::from_secs(number(key, value)?)),
-                "imdsDisabled" => options.imds_disabled = Some(boolean(key, value)?),
-                "clock.originEpochMillis" => {
-                    // Checked: past what `SystemTime` holds (on some platforms), `+` panics.
-                    origin = Some(SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(number(key, value)?)).ok_or_else(|| {
-                        CredentialsError::invalid_config(
-                            format!("clock.originEpochMillis '{value}' is past the end of time on this platform"),
-                            "Use the simulator's clock origin in epoch milliseconds (GET /_sim/clock, origin_epoch_millis).",
-                        )
-                    })?)
-                }
-                "clock.scale" => {
-                    // Bounded here, so the JNI and C bridges (which pass options through this) refuse a
-                    // scale that would make every clock reading overflow.
-                    scale = Some(value.parse::<f64>().ok().filter(|s| s.is_finite() && (1.0..=MAX_CLOCK_SCALE).contains(s)).ok_or_else(
-                        || {
-                            CredentialsError::invalid_config(
-                                format!("clock.scale '{value}' is not a number from 1 to {MAX_CLOCK_SCALE}"),
-                                "Use the simulator's time scale, e.g. 600 (compressed time is for tests and the demo only).",
-                            )
-                        },
-                    )?)
-                }
-                other => {
-                    return Err(CredentialsError::invalid_config(
-                        format!("unknown option '{other}'"),
-                        format!("Known options: {KNOWN_KEYS}."),
-                    ))
-                }
-            }
+            let spec = option(key).ok_or_else(|| {
+                let known: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+                CredentialsError::invalid_config(format!("unknown option '{key}'"), format!("Known options: {}.", known.join(", ")))
+            })?;
+            (spec.parse)(&mut parsed, spec, value)?;
         }
+        let Parsed { mut options, origin, scale } = parsed;
         match (origin, scale) {
             (Some(o), Some(s)) => options.compressed_clock = Some((o, s)),
             (None, None) => {}
             _ => {
                 return Err(CredentialsError::invalid_config(
-                    "only one of clock.originEpochMillis and clock.scale is set",
+                    format!("only one of {} and {} is set", keys::CLOCK_ORIGIN_EPOCH_MILLIS, keys::CLOCK_SCALE),
                     "Set both (compressed time is for tests and the demo) or neither.",
                 ))
             }
@@ -263,6 +690,110 @@ mod tests {
             let clock = crate::clock::CompressedClock::new(origin, scale).expect("accepted by the clock too");
             let _ = crate::clock::Clock::now(&clock);
         }
+    }
+
+    #[test]
+    fn the_source_names_are_the_chains_in_its_order_and_name_webidentity() {
+        let kinds: Vec<SourceKind> = SOURCES.iter().map(|(_, kind)| *kind).collect();
+        assert_eq!(kinds, SourceKind::ORDER.to_vec(), "SOURCES follows the chain's order");
+        for (name, kind) in SOURCES {
+            assert_eq!(kind.name(), name, "one name per source");
+            assert_eq!(source_by_name(&name.to_ascii_uppercase()), Some(kind), "any case");
+        }
+        let o = AgentOptions::from_pairs(&[("source", " webidentity , IMDS,")]).expect("valid");
+        assert_eq!(o.sources, Some(vec![SourceKind::WebIdentity, SourceKind::Imds]));
+        let e = AgentOptions::from_pairs(&[("source", "imds,nowhere")]).expect_err("unknown");
+        assert!(e.to_string().contains("unknown credential source 'nowhere'"), "{e}");
+        assert!(e.to_string().contains("Use environment, systemProperties, webIdentity, profile, container or imds"), "{e}");
+        let e = AgentOptions::from_pairs(&[("source", " , ")]).expect_err("empty");
+        assert!(e.to_string().contains("the source option is empty") && e.to_string().contains("e.g. imds"), "{e}");
+    }
+
+    #[test]
+    fn the_table_has_each_key_once_and_every_key_is_accepted() {
+        let mut keys: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), OPTIONS.len(), "duplicate keys");
+        let e = AgentOptions::from_pairs(&[("nope", "1")]).expect_err("unknown");
+        let known = OPTIONS.iter().map(|o| o.key).collect::<Vec<_>>().join(", ");
+        assert!(e.to_string().contains(&format!("Known options: {known}.")), "{e}");
+        for o in OPTIONS {
+            assert!(!o.doc.contains('|') && !o.doc.contains('\n') && o.doc.ends_with('.'), "{}: one markdown-safe line", o.key);
+            // A value of its kind at the low end of its range parses.
+            let value = match (o.value, o.range) {
+                (Value::Sources, _) => "imds".to_string(),
+                (Value::Boolean, _) => "true".to_string(),
+                (_, Range::Whole { min, .. }) => min.to_string(),
+                (_, Range::Decimal { min, .. }) => min.to_string(),
+                _ => "http://127.0.0.1:1".to_string(),
+            };
+            let mut pairs = vec![(o.key, value.as_str())];
+            // The clock options come in pairs.
+            if o.key == keys::CLOCK_SCALE {
+                pairs.push((keys::CLOCK_ORIGIN_EPOCH_MILLIS, "0"));
+            } else if o.key == keys::CLOCK_ORIGIN_EPOCH_MILLIS {
+                pairs.push((keys::CLOCK_SCALE, "1"));
+            }
+            AgentOptions::from_pairs(&pairs).unwrap_or_else(|e| panic!("{}={value}: {e}", o.key));
+        }
+    }
+
+    /// The IMDS options' ranges in the table are the bounds the IMDS client enforces: the edges
+    /// build, one past them does not.
+    #[test]
+    fn the_imds_ranges_in_the_table_are_the_ones_the_client_enforces() {
+        use crate::clock::SystemClock;
+        use std::sync::Arc;
+        for o in OPTIONS.iter().filter(|o| o.checked == Checked::WhenImdsIsBuilt) {
+            let Range::Whole { min, max: Some(max) } = o.range else { continue };
+            for (n, ok) in [(min, true), (max, true), (min.saturating_sub(1), min == 0), (max + 1, false)] {
+                let options = AgentOptions::from_pairs(&[(o.key, n.to_string())]).expect("parses: the range is checked later");
+                let built = options.imds_client_builder(Env::empty()).build(Arc::new(SystemClock));
+                assert_eq!(built.is_ok(), ok, "{}={n}: {:?}", o.key, built.err());
+            }
+        }
+    }
+
+    #[test]
+    fn durations_are_spoken_in_their_largest_whole_unit() {
+        for (d, text) in [
+            (Duration::from_millis(1), "1 ms"),
+            (Duration::from_secs(1), "1 s"),
+            (Duration::from_millis(2500), "2.5 s"),
+            (Duration::from_secs(300), "5 min"),
+            (Duration::from_secs(3600), "1 hour"),
+            (Duration::from_secs(21_600), "6 hours"),
+            (Duration::ZERO, "0 s"),
+        ] {
+            assert_eq!(spoken_duration(d), text);
+        }
+    }
+
+    /// `DEVELOPERS.md` holds the table [`options_markdown`] writes. When the table changes, run
+    /// `FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc` to rewrite it there.
+    #[test]
+    fn the_options_doc_in_developers_md_is_current() {
+        const START: &str = "<!-- options:start -->\n";
+        const END: &str = "<!-- options:end -->";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../DEVELOPERS.md");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let start = text.find(START).map(|i| i + START.len()).expect("DEVELOPERS.md has <!-- options:start -->");
+        let end = start + text[start..].find(END).expect("DEVELOPERS.md has <!-- options:end --> after the start marker");
+        let generated = options_markdown();
+        if text[start..end] == generated {
+            return;
+        }
+        if std::env::var(crate::env::FRESHCREDS_BLESS).is_ok_and(|v| v == "1") {
+            std::fs::write(&path, format!("{}{generated}{}", &text[..start], &text[end..])).expect("DEVELOPERS.md rewritten");
+            return;
+        }
+        panic!(
+            "the options table in DEVELOPERS.md is stale. Regenerate it with\n    \
+             FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc\n\
+             --- generated ---\n{generated}--- in DEVELOPERS.md ---\n{}",
+            &text[start..end]
+        );
     }
 
     #[test]

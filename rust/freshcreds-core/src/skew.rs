@@ -47,9 +47,13 @@ pub const JUMP_CONFIRMATIONS: usize = 2;
 /// The largest plausible offset either way: a host clock a day off is broken, but may still be
 /// corrected; beyond that, a sample is a wrong value rather than a measurement.
 pub const MAX_OFFSET: Duration = Duration::from_secs(24 * 3600);
-const MAX_OFFSET_MS: i64 = 24 * 3600 * 1000;
+const MAX_OFFSET_MS: i64 = MAX_OFFSET.as_millis() as i64;
+const MAX_RTT_MS: i64 = MAX_RTT.as_millis() as i64;
+const STEP_THRESHOLD_MS: u64 = STEP_THRESHOLD.as_millis() as u64;
 /// A new estimate that moves less than this is not a change worth reporting.
 const CHANGE_THRESHOLD_MS: i64 = 1_000;
+/// A `Date` header is truncated to the second: on average the instant it stamps is this much later.
+const DATE_HEADER_MIDDLE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkewSample {
@@ -92,6 +96,131 @@ struct State {
     rejected_samples: u64,
 }
 
+/// One sample from a `Date` header and the host-clock times around it; `None` when the round trip
+/// is too slow to say much or the host clock went backwards during it. The offset is `i64::MAX`
+/// (implausible) when the times cannot be combined.
+fn measure(server_date: SystemTime, sent: SystemTime, received: SystemTime) -> Option<SkewSample> {
+    let round_trip_ms = millis_between(received, sent);
+    if !(0..=MAX_RTT_MS).contains(&round_trip_ms) {
+        return None;
+    }
+    // The header is truncated to the second: its true instant is on average half a second later.
+    let midpoint = offset_time(sent, round_trip_ms / 2);
+    let stamped = server_date.checked_add(DATE_HEADER_MIDDLE);
+    let offset_ms = match (stamped, midpoint) {
+        (Some(stamped), Some(midpoint)) => millis_between(stamped, midpoint),
+        _ => i64::MAX,
+    };
+    Some(SkewSample { offset_ms, round_trip_ms })
+}
+
+/// Whether a difference between AWS time and this host's (or between two host-clock readings) is
+/// a measurement rather than a wrong value: within ±[`MAX_OFFSET`].
+fn is_plausible(ms: i64) -> bool {
+    ms.unsigned_abs() <= MAX_OFFSET_MS.unsigned_abs()
+}
+
+impl State {
+    /// Counts a sample that was not believed.
+    fn reject(&mut self) {
+        self.rejected_samples = self.rejected_samples.saturating_add(1);
+        // Logged at the 1st, 2nd, 4th, 8th... so a caller that keeps passing garbage cannot flood the log.
+        if self.rejected_samples.is_power_of_two() {
+            tracing::warn!(
+                rejected_samples = self.rejected_samples,
+                "ignored a clock-skew sample more than a day from this host's clock (a wrong Date or wrong times, \
+                 not a measurement)"
+            );
+        }
+    }
+
+    /// Step detection: when the wall clock moved more or less than the boot clock since the last
+    /// sample by over [`STEP_THRESHOLD`], the samples measured a clock that no longer exists.
+    fn restart_after_a_step(&mut self, received: SystemTime, boot_now: Duration) {
+        if let Some((prev_wall, prev_boot)) = self.last_sample_at {
+            let wall_ms = millis_between(received, prev_wall);
+            let boot_ms = i64::try_from(boot_now.saturating_sub(prev_boot).as_millis()).unwrap_or(i64::MAX);
+            let step_ms = wall_ms.saturating_sub(boot_ms);
+            if step_ms.unsigned_abs() > STEP_THRESHOLD_MS {
+                tracing::warn!(step_seconds = step_ms as f64 / 1000.0, "this host's clock was stepped; clock-skew estimate restarted");
+                self.samples.clear();
+            }
+        }
+        self.last_sample_at = Some((received, boot_now));
+    }
+
+    /// Outlier tracking: notes `sample` if it is far from the estimate, and returns the run of
+    /// outliers once [`JUMP_CONFIRMATIONS`] of them agree (a jump).
+    fn track_outliers(&mut self, sample: SkewSample) -> Option<Vec<SkewSample>> {
+        // Both offsets are within ±MAX_OFFSET_MS; saturating all the same, so no later change to
+        // the bound can bring back an overflow.
+        let is_outlier =
+            !self.samples.is_empty() && sample.offset_ms.saturating_sub(self.offset_ms).unsigned_abs() > JUMP_THRESHOLD_MS.unsigned_abs();
+        // An agreeing sample ends a run of outliers; so does an outlier that disagrees with the last
+        // one (two stray samples in different directions confirm nothing).
+        let disagrees_with_last_outlier =
+            self.outliers.last().is_some_and(|last| last.offset_ms.saturating_sub(sample.offset_ms).unsigned_abs() > STEP_THRESHOLD_MS);
+        if !is_outlier || disagrees_with_last_outlier {
+            self.outliers.clear();
+        }
+        if is_outlier {
+            self.outliers.push(sample);
+        }
+        (self.outliers.len() >= JUMP_CONFIRMATIONS).then(|| std::mem::take(&mut self.outliers))
+    }
+
+    /// A confirmed jump: the agreeing outliers become the only samples.
+    fn restart_with(&mut self, jump: Vec<SkewSample>) {
+        tracing::warn!(
+            from_seconds = self.offset_ms as f64 / 1000.0,
+            to_seconds = jump.last().map_or(self.offset_ms, |s| s.offset_ms) as f64 / 1000.0,
+            "the clock offset to AWS jumped; clock-skew estimate restarted"
+        );
+        self.samples = jump.into();
+    }
+
+    /// Adds a sample to the window of the last [`MAX_SAMPLES`].
+    fn push(&mut self, sample: SkewSample) {
+        if self.samples.len() == MAX_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    /// The median offset of the samples (the lower middle one of an even number).
+    fn median(&self) -> Option<i64> {
+        let mut sorted: Vec<i64> = self.samples.iter().map(|s| s.offset_ms).collect();
+        sorted.sort_unstable();
+        sorted.get(sorted.len().saturating_sub(1) / 2).copied()
+    }
+
+    /// Makes the median of the samples the estimate (after a sample was added at `received`),
+    /// and warns once while it is far enough off to break signing.
+    fn settle(&mut self, received: SystemTime) {
+        // Never empty after a sample was pushed or the outliers (at least JUMP_CONFIRMATIONS) taken.
+        let median = self.median().unwrap_or(self.offset_ms);
+        if median.saturating_sub(self.offset_ms).unsigned_abs() >= CHANGE_THRESHOLD_MS.unsigned_abs() || self.last_changed.is_none() {
+            self.last_changed = Some(received);
+        }
+        if median != self.offset_ms || self.samples.len() == 1 {
+            self.version += 1;
+        }
+        self.offset_ms = median;
+        if median.unsigned_abs() >= WARN_THRESHOLD_MS.unsigned_abs() && !self.warned {
+            self.warned = true;
+            tracing::warn!(
+                offset_seconds = median as f64 / 1000.0,
+                "this host's clock is {:.1} s {} AWS time; freshcreds corrects credential expiry and (with its SDK hooks) \
+                 request signing, but fix the clock: use Amazon Time Sync Service (169.254.169.123) or another NTP source",
+                median.unsigned_abs() as f64 / 1000.0,
+                if median > 0 { "behind" } else { "ahead of" },
+            );
+        } else if median.unsigned_abs() < WARN_THRESHOLD_MS.unsigned_abs() / 2 {
+            self.warned = false;
+        }
+    }
+}
+
 /// `later - earlier` in milliseconds, saturated to ±`i64::MAX` (never `i64::MIN`, so `abs` and
 /// negation stay defined).
 fn millis_between(later: SystemTime, earlier: SystemTime) -> i64 {
@@ -130,99 +259,25 @@ impl SkewEstimator {
     /// Records one `Date` header (`server_date`, whole seconds) for a request sent at `sent` and
     /// answered at `received`, both on the host clock. Returns whether the sample was kept.
     pub fn record(&self, server_date: SystemTime, sent: SystemTime, received: SystemTime) -> bool {
-        let round_trip_ms = millis_between(received, sent);
-        if round_trip_ms < 0 || round_trip_ms > MAX_RTT.as_millis() as i64 {
+        let Some(sample) = measure(server_date, sent, received) else {
             return false;
-        }
-        // The header is truncated to the second: its true instant is on average half a second later.
-        let midpoint = offset_time(sent, round_trip_ms / 2);
-        let stamped = server_date.checked_add(Duration::from_millis(500));
-        let offset_ms = match (stamped, midpoint) {
-            (Some(stamped), Some(midpoint)) => millis_between(stamped, midpoint),
-            _ => i64::MAX,
         };
         // `received` is on the host clock and recent: one far from the host's now is as wrong as a
         // far-off Date, and would otherwise pass for a clock step and restart the estimate.
         let age_ms = millis_between(self.host_clock.now(), received);
-        if offset_ms.unsigned_abs() > MAX_OFFSET_MS.unsigned_abs() || age_ms.unsigned_abs() > MAX_OFFSET_MS.unsigned_abs() {
+        if !is_plausible(sample.offset_ms) || !is_plausible(age_ms) {
             // Not kept, and not taken as a clock step either: these times are not believed.
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.rejected_samples = state.rejected_samples.saturating_add(1);
-            // Logged at the 1st, 2nd, 4th, 8th... so a caller that keeps passing garbage cannot flood the log.
-            if state.rejected_samples.is_power_of_two() {
-                tracing::warn!(
-                    rejected_samples = state.rejected_samples,
-                    "ignored a clock-skew sample more than a day from this host's clock (a wrong Date or wrong times, \
-                     not a measurement)"
-                );
-            }
+            self.state.lock().unwrap_or_else(|p| p.into_inner()).reject();
             return false;
         }
         let boot_now = self.boot_clock.since_boot();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((prev_wall, prev_boot)) = state.last_sample_at {
-            let wall_ms = millis_between(received, prev_wall);
-            let boot_ms = i64::try_from(boot_now.saturating_sub(prev_boot).as_millis()).unwrap_or(i64::MAX);
-            let step_ms = wall_ms.saturating_sub(boot_ms);
-            if step_ms.unsigned_abs() > STEP_THRESHOLD.as_millis() as u64 {
-                tracing::warn!(step_seconds = step_ms as f64 / 1000.0, "this host's clock was stepped; clock-skew estimate restarted");
-                state.samples.clear();
-            }
+        state.restart_after_a_step(received, boot_now);
+        match state.track_outliers(sample) {
+            Some(jump) => state.restart_with(jump),
+            None => state.push(sample),
         }
-        state.last_sample_at = Some((received, boot_now));
-        let sample = SkewSample { offset_ms, round_trip_ms };
-        // Both offsets are within ±MAX_OFFSET_MS; saturating all the same, so no later change to
-        // the bound can bring back an overflow.
-        let is_outlier =
-            !state.samples.is_empty() && offset_ms.saturating_sub(state.offset_ms).unsigned_abs() > JUMP_THRESHOLD_MS.unsigned_abs();
-        // An agreeing sample ends a run of outliers; so does an outlier that disagrees with the last
-        // one (two stray samples in different directions confirm nothing).
-        let disagrees_with_last_outlier = state
-            .outliers
-            .last()
-            .is_some_and(|last| last.offset_ms.saturating_sub(offset_ms).unsigned_abs() > STEP_THRESHOLD.as_millis() as u64);
-        if !is_outlier || disagrees_with_last_outlier {
-            state.outliers.clear();
-        }
-        if is_outlier {
-            state.outliers.push(sample);
-        }
-        if state.outliers.len() >= JUMP_CONFIRMATIONS {
-            tracing::warn!(
-                from_seconds = state.offset_ms as f64 / 1000.0,
-                to_seconds = offset_ms as f64 / 1000.0,
-                "the clock offset to AWS jumped; clock-skew estimate restarted"
-            );
-            state.samples = std::mem::take(&mut state.outliers).into();
-        } else {
-            if state.samples.len() == MAX_SAMPLES {
-                state.samples.pop_front();
-            }
-            state.samples.push_back(sample);
-        }
-        let mut sorted: Vec<i64> = state.samples.iter().map(|s| s.offset_ms).collect();
-        sorted.sort_unstable();
-        // Never empty: a sample was just pushed or the outliers (at least JUMP_CONFIRMATIONS) taken.
-        let median = sorted.get(sorted.len().saturating_sub(1) / 2).copied().unwrap_or(state.offset_ms);
-        if median.saturating_sub(state.offset_ms).unsigned_abs() >= CHANGE_THRESHOLD_MS.unsigned_abs() || state.last_changed.is_none() {
-            state.last_changed = Some(received);
-        }
-        if median != state.offset_ms || state.samples.len() == 1 {
-            state.version += 1;
-        }
-        state.offset_ms = median;
-        if median.unsigned_abs() >= WARN_THRESHOLD_MS.unsigned_abs() && !state.warned {
-            state.warned = true;
-            tracing::warn!(
-                offset_seconds = median as f64 / 1000.0,
-                "this host's clock is {:.1} s {} AWS time; freshcreds corrects credential expiry and (with its SDK hooks) \
-                 request signing, but fix the clock: use Amazon Time Sync Service (169.254.169.123) or another NTP source",
-                median.unsigned_abs() as f64 / 1000.0,
-                if median > 0 { "behind" } else { "ahead of" },
-            );
-        } else if median.unsigned_abs() < WARN_THRESHOLD_MS.unsigned_abs() / 2 {
-            state.warned = false;
-        }
+        state.settle(received);
         true
     }
 

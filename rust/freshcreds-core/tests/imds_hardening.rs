@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use freshcreds_core::cache::ProvideCredentials;
 use freshcreds_core::clock::{Clock, SystemClock};
-use freshcreds_core::env::Env;
+use freshcreds_core::env::{self, Env};
 use freshcreds_core::imds::client::MAX_BODY_BYTES;
 use freshcreds_core::imds::{ImdsClient, ImdsCredentialsProvider};
 use freshcreds_core::CredentialsError;
@@ -235,9 +235,7 @@ async fn proxy_variables_in_the_injected_environment_are_ignored() {
     let proxy = trap.url();
     let env = {
         let proxy = proxy.clone();
-        Env::from_fn(move |name| {
-            matches!(name, "HTTP_PROXY" | "http_proxy" | "HTTPS_PROXY" | "https_proxy" | "ALL_PROXY" | "all_proxy").then(|| proxy.clone())
-        })
+        Env::from_fn(move |name| env::PROXY_VARIABLES.contains(&name).then(|| proxy.clone()))
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let client = ImdsClient::builder().env(env).endpoint(sim.base_url()).build(clock).expect("valid");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use freshcreds_core::cache::{CacheConfig, CredentialsCache, ProvideCredentials};
 use freshcreds_core::clock::{Clock, CompressedClock, SystemClock};
-use freshcreds_core::env::Env;
+use freshcreds_core::env::{self, Env};
 use freshcreds_core::imds::{ImdsClient, ImdsCredentialsProvider};
 use freshcreds_core::CredentialsError;
 use freshcreds_sim::{SimConfig, Simulator};
@@ -84,7 +84,7 @@ async fn a_closed_port_is_unreachable_with_a_message_that_says_what_to_do() {
     let message = error.to_string();
     assert!(matches!(error, CredentialsError::ImdsUnreachable { attempts: 2, .. }), "{error:?}");
     assert!(message.contains("http://127.0.0.1:9"), "{message}");
-    assert!(message.contains("AWS_METADATA_SERVICE_NUM_ATTEMPTS"), "{message}");
+    assert!(message.contains(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

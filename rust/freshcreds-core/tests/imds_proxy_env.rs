@@ -8,12 +8,10 @@ use std::sync::Arc;
 use freshcreds_core::cache::ProvideCredentials;
 use freshcreds_core::clock::SystemClock;
 use freshcreds_core::config::AgentOptions;
-use freshcreds_core::env::Env;
+use freshcreds_core::env::{self, Env, PROXY_VARIABLES};
 use freshcreds_core::imds::{ImdsClient, ImdsCredentialsProvider};
 use freshcreds_core::Agent;
 use freshcreds_sim::{SimConfig, Simulator};
-
-const PROXY_VARIABLES: [&str; 6] = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
 
 #[test]
 fn proxy_variables_in_the_process_environment_are_ignored() {
@@ -36,7 +34,7 @@ fn proxy_variables_in_the_process_environment_are_ignored() {
     for name in PROXY_VARIABLES {
         std::env::set_var(name, &trap_url);
     }
-    for name in ["NO_PROXY", "no_proxy"] {
+    for name in [env::NO_PROXY, "no_proxy"] {
         std::env::remove_var(name);
     }
 

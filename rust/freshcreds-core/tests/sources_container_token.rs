@@ -7,11 +7,9 @@
 //! latter, so this test fails on the token and not on a missing variable without the fix. One
 //! test function: nothing else in this binary touches the environment.
 
-use std::time::Duration;
-
 use freshcreds_core::config::AgentOptions;
 use freshcreds_core::env::Env;
-use freshcreds_core::sources::chain::{resolve_with_load_timeout, SourceKind, SystemProperties};
+use freshcreds_core::sources::chain::{resolve, ChainInputs, SourceKind, SystemProperties};
 use freshcreds_core::Agent;
 use freshcreds_sim::{SimConfig, Simulator};
 
@@ -55,17 +53,10 @@ fn container_tokens_with_trailing_newlines_are_trimmed_and_token_files_are_rerea
     agent.close();
 
     // The file is read on every fetch: a wrong token is refused, the rotated right one works.
-    let provider = resolve_with_load_timeout(
-        &env,
-        &SystemProperties::default(),
-        &SourceKind::ORDER,
-        false,
-        Duration::from_secs(1),
-        Duration::from_secs(5),
-    )
-    .expect("resolves")
-    .provider
-    .expect("container provider");
+    let props = SystemProperties::default();
+    let resolution = resolve(&ChainInputs::new(&env, &props)).expect("resolves");
+    assert_eq!(resolution.winner, SourceKind::Container);
+    let provider = resolution.provider;
     std::fs::write(&token_file, "wrong-token\r\n").expect("token file");
     let error = runtime.block_on(provider.provide_credentials()).expect_err("a wrong token");
     let text = error.to_string();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use freshcreds_core::env::Env;
 use freshcreds_core::error::CredentialsError;
-use freshcreds_core::sources::chain::{resolve_with_load_timeout, SourceKind, SystemProperties};
+use freshcreds_core::sources::chain::{resolve, ChainInputs, SourceKind, SystemProperties};
 
 const LOAD_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How much later than the load timeout a failure may come (scheduling on a shared machine).
@@ -62,11 +62,10 @@ fn env_of(pairs: Vec<(&str, String)>) -> Env {
 /// Resolves `env` to `expected` and fetches once, with a guard far past the load timeout so a
 /// missing deadline fails the test instead of hanging it. The error and how long it took.
 fn fetch_once(env: &Env, expected: SourceKind) -> (CredentialsError, Duration) {
-    let resolution =
-        resolve_with_load_timeout(env, &SystemProperties::default(), &SourceKind::ORDER, false, Duration::from_secs(1), LOAD_TIMEOUT)
-            .expect("resolves");
+    let props = SystemProperties::default();
+    let resolution = resolve(&ChainInputs { load_timeout: LOAD_TIMEOUT, ..ChainInputs::new(env, &props) }).expect("resolves");
     assert_eq!(resolution.winner, expected);
-    let provider = resolution.provider.expect("a provider");
+    let provider = resolution.provider;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let started = Instant::now();
     let result = runtime

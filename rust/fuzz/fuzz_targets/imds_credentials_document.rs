@@ -1,12 +1,13 @@
-//! The IMDS credentials document parser, as the instance-role source calls it on every refresh
-//! (`freshcreds_core::imds::credentials::parse_credentials`), and the container-style variant
-//! without `Code` (`parse_credentials_document(.., false, ..)`).
+//! The credentials document parser that the instance-role and container sources share
+//! (`freshcreds_core::credentials_document::parse`), as the instance-role source calls it on every
+//! refresh (`freshcreds_core::imds::credentials::parse_credentials`) and as the container source does.
 //!
 //! Input: the raw body. The IMDS client hands the parser only bodies that are valid UTF-8 (and at
 //! most 64 KiB), so anything else is skipped here too.
 #![no_main]
 
-use freshcreds_core::imds::credentials::{parse_credentials, parse_credentials_document};
+use freshcreds_core::credentials_document;
+use freshcreds_core::imds::credentials::parse_credentials;
 use freshcreds_core::Credentials;
 use libfuzzer_sys::fuzz_target;
 
@@ -30,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
         // The error ends up in CredentialsError::InvalidResponse and in logs.
         Err(problem) => assert!(!problem.is_empty()),
     }
-    if let Ok(c) = parse_credentials_document(body, false, "container") {
-        use_like_the_agent(&c);
+    match credentials_document::parse(body, "container") {
+        Ok(c) => use_like_the_agent(&c),
+        Err(problem) => assert!(!problem.is_empty()),
     }
 });

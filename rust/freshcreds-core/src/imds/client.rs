@@ -1,24 +1,21 @@
-//! IMDSv2 HTTP client with a cached session token.
+//! IMDSv2 HTTP client; the session token it sends is kept and renewed by [`super::token`].
 //!
-//! Configuration, option first, then environment, then default:
-//! | what | option | environment | default |
-//! | --- | --- | --- | --- |
-//! | endpoint | `endpoint` | `AWS_EC2_METADATA_SERVICE_ENDPOINT` | `http://169.254.169.254` |
-//! | per-attempt timeout | `attempt_timeout` | `AWS_METADATA_SERVICE_TIMEOUT` (seconds, 0.001 to 3600) | 1 s |
-//! | attempts | `max_attempts` | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (1 to 20) | 3 |
-//! | token TTL | `token_ttl` | — | 21600 s |
-//! | disabled | `disabled` | `AWS_EC2_METADATA_DISABLED=true` | false |
+//! Configuration: the builder's setting first, then the environment, then the `DEFAULT_*`
+//! constants here; the options table in [`crate::config`] (and the table generated from it in
+//! `DEVELOPERS.md`) lists them with their ranges.
 //!
-//! A token is renewed when less than a tenth of its TTL (at most 5 minutes) is left, and at once
-//! after a 401. Its expiry is judged on the injected clock.
+//! Every request, the token PUT included, goes through one retry loop (`with_retries`): up to
+//! `max_attempts` attempts, with full-jitter backoff between them.
 //!
 //! The HTTP client is hyper's (the same hyper that aws-config's HTTPS client runs on, so one HTTP
 //! stack is linked). It never uses a proxy (a proxy in front of IMDS answers 404 or caches) and
 //! never follows a redirect (real IMDS does not redirect; following one would hand the session
 //! token to whatever answers there). Each attempt, connect to last body byte, has one deadline.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -28,28 +25,45 @@ use hyper_util::rt::TokioExecutor;
 use url::Url;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::token::{self, TokenCache, DEFAULT_TOKEN_TTL, TOKEN_HEADER, TOKEN_TTL_HEADER};
 use crate::backoff;
 use crate::clock::Clock;
-use crate::env::Env;
+use crate::config::{keys, spoken_duration};
+use crate::env::{self, Env};
 use crate::error::{human_duration, CredentialsError};
 use crate::skew::SkewEstimator;
 
 /// The largest body the client reads from IMDS.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
-const TOKEN_PATH: &str = "/latest/api/token";
-const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
-const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
-/// How messages name the token request.
-const TOKEN_WHAT: &str = "the IMDSv2 session token";
-const TIMEOUT_VAR: &str = "AWS_METADATA_SERVICE_TIMEOUT";
-const ATTEMPTS_VAR: &str = "AWS_METADATA_SERVICE_NUM_ATTEMPTS";
-const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1);
+/// The EC2 instance metadata address (IPv4).
+pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+/// The per-attempt timeout when none is configured (the SDKs' default).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Attempts per request when none is configured (the SDKs' default).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1);
 /// Longer than any IMDS answer takes; bounded so a typo cannot hang a refresh for days.
-const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3600);
-const MAX_ATTEMPTS: u32 = 20;
-const RETRY_BASE: Duration = Duration::from_millis(100);
-const RETRY_CAP: Duration = Duration::from_secs(2);
+pub const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const MAX_ATTEMPTS: u32 = 20;
+/// Full-jitter backoff between attempts: the ceiling starts here and doubles per retry...
+pub const RETRY_BASE: Duration = Duration::from_millis(100);
+/// ...up to this.
+pub const RETRY_CAP: Duration = Duration::from_secs(2);
+/// The most characters of a setting's value an error message repeats.
+const MAX_SHOWN_CHARS: usize = 40;
+
+/// Whether the environment turns IMDS off (`AWS_EC2_METADATA_DISABLED=true`, any case).
+pub fn disabled_by(env: &Env) -> bool {
+    env.get(env::AWS_EC2_METADATA_DISABLED).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// The longest one request can take with these settings: every attempt timing out, and the
+/// longest backoff before each retry. (The default load timeout is raised to this.)
+pub fn request_budget(attempt_timeout: Duration, max_attempts: u32) -> Duration {
+    let attempts = max_attempts.max(1);
+    let backoff: Duration = (1..attempts).map(|retry| backoff::full_jitter_ceiling(retry, RETRY_BASE, RETRY_CAP)).sum();
+    attempt_timeout.saturating_mul(attempts).saturating_add(backoff)
+}
 
 type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>>;
 
@@ -57,11 +71,10 @@ type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>
 pub struct ImdsClient {
     endpoint: Url,
     http: HttpClient,
-    token_ttl: Duration,
     attempt_timeout: Duration,
     max_attempts: u32,
     clock: Arc<dyn Clock>,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    tokens: TokenCache,
     stats: std::sync::Mutex<ImdsStats>,
     skew: Option<Arc<SkewEstimator>>,
 }
@@ -72,17 +85,6 @@ pub struct ImdsStats {
     pub token_requests: u64,
     pub metadata_requests: u64,
     pub retries: u64,
-}
-
-struct CachedToken {
-    value: Zeroizing<String>,
-    renew_at: SystemTime,
-}
-
-impl std::fmt::Debug for CachedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedToken").field("value", &"** redacted **").field("renew_at", &self.renew_at).finish()
-    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -132,15 +134,15 @@ impl ImdsClientBuilder {
         let env = self.env.unwrap_or_else(Env::process);
         let disabled = match self.disabled {
             Some(d) => d,
-            None => env.get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            None => disabled_by(&env),
         };
         if disabled {
             return Err(CredentialsError::ImdsDisabled);
         }
         let (endpoint_text, endpoint_from) = match self.endpoint {
             Some(e) => (e, "the endpoint option"),
-            None => match env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
-                Some(e) => (e, "AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            None => match env.get(env::AWS_EC2_METADATA_SERVICE_ENDPOINT) {
+                Some(e) => (e, env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
                 None => (DEFAULT_ENDPOINT.to_string(), "the default"),
             },
         };
@@ -150,35 +152,38 @@ impl ImdsClientBuilder {
             Some(t) if (MIN_ATTEMPT_TIMEOUT..=MAX_ATTEMPT_TIMEOUT).contains(&t) => t,
             Some(t) => {
                 return Err(CredentialsError::invalid_config(
-                    format!("an IMDS attempt timeout of {} (the attemptTimeoutMillis option) is out of range", human_duration(t)),
-                    "Use 1 ms to 1 hour (1 s is the SDK default).",
+                    format!(
+                        "an IMDS attempt timeout of {} (the {} option) is out of range",
+                        human_duration(t),
+                        keys::ATTEMPT_TIMEOUT_MILLIS
+                    ),
+                    format!(
+                        "Use {} to {} ({} is the SDK default).",
+                        spoken_duration(MIN_ATTEMPT_TIMEOUT),
+                        spoken_duration(MAX_ATTEMPT_TIMEOUT),
+                        spoken_duration(DEFAULT_ATTEMPT_TIMEOUT)
+                    ),
                 ))
             }
-            None => match env.get(TIMEOUT_VAR) {
-                Some(v) => parse_seconds(&v, TIMEOUT_VAR)?,
-                None => Duration::from_secs(1),
+            None => match env.get(env::AWS_METADATA_SERVICE_TIMEOUT) {
+                Some(v) => parse_seconds(&v, env::AWS_METADATA_SERVICE_TIMEOUT)?,
+                None => DEFAULT_ATTEMPT_TIMEOUT,
             },
         };
         let max_attempts = match self.max_attempts {
             Some(a) if (1..=MAX_ATTEMPTS).contains(&a) => a,
             Some(a) => {
                 return Err(CredentialsError::invalid_config(
-                    format!("{a} IMDS attempts (the maxAttempts option) is out of range"),
+                    format!("{a} IMDS attempts (the {} option) is out of range", keys::MAX_ATTEMPTS),
                     format!("Use between 1 and {MAX_ATTEMPTS} attempts."),
                 ))
             }
-            None => match env.get(ATTEMPTS_VAR) {
-                Some(v) => parse_attempts(&v, ATTEMPTS_VAR)?,
-                None => 3,
+            None => match env.get(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS) {
+                Some(v) => parse_attempts(&v, env::AWS_METADATA_SERVICE_NUM_ATTEMPTS)?,
+                None => DEFAULT_MAX_ATTEMPTS,
             },
         };
-        let token_ttl = self.token_ttl.unwrap_or(Duration::from_secs(21_600));
-        if token_ttl < Duration::from_secs(1) || token_ttl > Duration::from_secs(21_600) {
-            return Err(CredentialsError::invalid_config(
-                format!("an IMDS token TTL of {} is out of range", human_duration(token_ttl)),
-                "IMDS accepts 1 to 21600 seconds.",
-            ));
-        }
+        let token_ttl = token::check_ttl(self.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL))?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(attempt_timeout));
         connector.set_nodelay(true);
@@ -189,11 +194,10 @@ impl ImdsClientBuilder {
         Ok(ImdsClient {
             endpoint,
             http,
-            token_ttl,
             attempt_timeout,
             max_attempts,
             clock,
-            token: tokio::sync::Mutex::new(None),
+            tokens: TokenCache::new(token_ttl),
             stats: Default::default(),
             skew: self.skew,
         })
@@ -226,8 +230,8 @@ fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
 /// A setting's value as messages show it: environment values are not secret, but may be long.
 fn shown(text: &str) -> String {
     let text = text.trim();
-    if text.chars().count() > 40 {
-        format!("{}...", text.chars().take(40).collect::<String>())
+    if text.chars().count() > MAX_SHOWN_CHARS {
+        format!("{}...", text.chars().take(MAX_SHOWN_CHARS).collect::<String>())
     } else {
         text.to_string()
     }
@@ -238,9 +242,10 @@ fn shown(text: &str) -> String {
 fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
     let fix = || {
         format!(
-            "Set {name} to a number of seconds from {} to {} (e.g. 1 or 2.5; 1 is the SDK default), or unset it.",
+            "Set {name} to a number of seconds from {} to {} (e.g. 1 or 2.5; {} is the SDK default), or unset it.",
             MIN_ATTEMPT_TIMEOUT.as_secs_f64(),
-            MAX_ATTEMPT_TIMEOUT.as_secs()
+            MAX_ATTEMPT_TIMEOUT.as_secs(),
+            DEFAULT_ATTEMPT_TIMEOUT.as_secs_f64()
         )
     };
     let seconds = text
@@ -257,7 +262,11 @@ fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
 
 /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS`: a whole number from 1 to [`MAX_ATTEMPTS`].
 fn parse_attempts(text: &str, name: &str) -> Result<u32, CredentialsError> {
-    let fix = || format!("Set {name} to a whole number of attempts from 1 to {MAX_ATTEMPTS} (3 is the SDK default), or unset it.");
+    let fix = || {
+        format!(
+            "Set {name} to a whole number of attempts from 1 to {MAX_ATTEMPTS} ({DEFAULT_MAX_ATTEMPTS} is the SDK default), or unset it."
+        )
+    };
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -351,13 +360,17 @@ impl std::fmt::Debug for BodyBuffer {
     }
 }
 
-enum AttemptError {
+/// Why one attempt failed.
+pub(super) enum AttemptError {
     /// Worth another attempt.
     Transient(String),
     /// The token was refused: fetch a new one and try again.
     Unauthorized,
     Status(u16),
     TooLarge,
+    /// No session token could be had for the request: that failure, final (the token fetch has
+    /// already used its own attempts).
+    NoToken(CredentialsError),
 }
 
 impl From<BodyError> for AttemptError {
@@ -391,38 +404,63 @@ impl ImdsClient {
         f(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    pub(super) fn tokens(&self) -> &TokenCache {
+        &self.tokens
+    }
+
     /// `GET` a metadata path with a valid session token. Returns the body (at most 64 KiB) on
     /// 200, or an error for other statuses (`what` names the request in messages).
     pub async fn get(&self, path: &str, what: &'static str) -> Result<Zeroizing<String>, CredentialsError> {
-        let mut attempt = 0;
-        let mut refreshed_token = false;
+        let renewed = AtomicBool::new(false);
+        let is_worth_another_get = |failure: &AttemptError| match failure {
+            AttemptError::Transient(_) => true,
+            AttemptError::Status(status) => is_retryable(*status),
+            AttemptError::Unauthorized | AttemptError::TooLarge | AttemptError::NoToken(_) => false,
+        };
+        self.with_retries(|| self.get_once(path, &renewed), is_worth_another_get).await.map_err(|(failure, attempts)| match failure {
+            AttemptError::NoToken(error) => error,
+            AttemptError::Unauthorized => self.status_error(what, 401, attempts),
+            AttemptError::TooLarge => CredentialsError::InvalidResponse {
+                endpoint: self.endpoint().to_string(),
+                problem: format!("the {what} answer is larger than {} KiB", MAX_BODY_BYTES / 1024),
+            },
+            AttemptError::Status(status) => self.status_error(what, status, attempts),
+            AttemptError::Transient(detail) => self.unreachable(attempts, detail, false),
+        })
+    }
+
+    /// One attempt at a `GET`. A 401 means the token expired or IMDS restarted: the first one in a
+    /// call renews the token and asks again within the same attempt (a renewal is not a retry of
+    /// a failure), so only a second 401 reaches the retry loop, which gives up on it.
+    async fn get_once(&self, path: &str, renewed: &AtomicBool) -> Result<Zeroizing<String>, AttemptError> {
+        let token = self.token().await.map_err(AttemptError::NoToken)?;
+        match self.attempt(Method::GET, path, Some(&token)).await {
+            Err(AttemptError::Unauthorized) if !renewed.swap(true, Ordering::Relaxed) => {
+                self.drop_token().await;
+                let token = self.token().await.map_err(AttemptError::NoToken)?;
+                self.attempt(Method::GET, path, Some(&token)).await
+            }
+            result => result,
+        }
+    }
+
+    /// The one retry loop, for metadata GETs and token PUTs alike: runs `attempt` until it
+    /// succeeds, fails in a way `is_worth_another` refuses, or `max_attempts` attempts are spent,
+    /// pausing with full-jitter backoff between attempts. A failure comes back with the number
+    /// of attempts made. It always ends within `max_attempts` (the token PUT relies on this: it
+    /// holds the token mutex across it).
+    pub(super) async fn with_retries<T, F: Future<Output = Result<T, AttemptError>>>(
+        &self,
+        mut attempt: impl FnMut() -> F,
+        is_worth_another: impl Fn(&AttemptError) -> bool,
+    ) -> Result<T, (AttemptError, u32)> {
+        let mut attempts = 0;
         loop {
-            attempt += 1;
-            let token = self.token().await?;
-            // Every arm either returns or counts: only the one token renewal after a 401 is not an
-            // attempt (it is not a retry of a failure), and it can happen once per call.
-            match self.attempt(Method::GET, path, Some(&token)).await {
-                Ok(body) => return Ok(body),
-                Err(AttemptError::Unauthorized) if !refreshed_token => {
-                    // The token expired or IMDS restarted: get a new one, once.
-                    refreshed_token = true;
-                    self.drop_token().await;
-                    attempt -= 1;
-                }
-                Err(AttemptError::Unauthorized) => return Err(self.status_error(what, 401, attempt)),
-                Err(AttemptError::TooLarge) => {
-                    return Err(CredentialsError::InvalidResponse {
-                        endpoint: self.endpoint().to_string(),
-                        problem: format!("the {what} answer is larger than {} KiB", MAX_BODY_BYTES / 1024),
-                    });
-                }
-                Err(AttemptError::Status(status)) if !is_retryable(status) || attempt >= self.max_attempts => {
-                    return Err(self.status_error(what, status, attempt));
-                }
-                Err(AttemptError::Transient(detail)) if attempt >= self.max_attempts => {
-                    return Err(self.unreachable(attempt, detail, false));
-                }
-                Err(AttemptError::Status(_) | AttemptError::Transient(_)) => self.pause_before_retry(attempt).await,
+            attempts += 1;
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(failure) if attempts >= self.max_attempts || !is_worth_another(&failure) => return Err((failure, attempts)),
+                Err(_) => self.pause_before_retry(attempts).await,
             }
         }
     }
@@ -434,57 +472,7 @@ impl ImdsClient {
         tokio::time::sleep(self.clock.real_duration(backoff::full_jitter(attempt, RETRY_BASE, RETRY_CAP))).await;
     }
 
-    async fn drop_token(&self) {
-        *self.token.lock().await = None;
-    }
-
-    /// The cached session token, renewed when close to its TTL. Callers that need a token at
-    /// the same time wait for one renewal instead of each sending a PUT.
-    async fn token(&self) -> Result<Zeroizing<String>, CredentialsError> {
-        let mut slot = self.token.lock().await;
-        if let Some(cached) = slot.as_ref() {
-            if self.clock.now() < cached.renew_at {
-                return Ok(cached.value.clone());
-            }
-        }
-        let requested_at = self.clock.now();
-        let mut attempt = 0;
-        // The token mutex is held across these retries on purpose (callers wait for one renewal
-        // instead of each sending PUTs), so this loop must end within `max_attempts`: every
-        // failure that does not return at once is counted.
-        let value = loop {
-            attempt += 1;
-            let failure = match self.attempt(Method::PUT, TOKEN_PATH, None).await {
-                Ok(value) => break value,
-                Err(failure) => failure,
-            };
-            // Real IMDS never answers 401 to the PUT (it needs no token); whatever does may be
-            // restarting, so a 401 is retried like a 5xx, within the same budget.
-            let retryable = match &failure {
-                AttemptError::Unauthorized | AttemptError::Transient(_) => true,
-                AttemptError::Status(status) => is_retryable(*status),
-                AttemptError::TooLarge => false,
-            };
-            if !retryable || attempt >= self.max_attempts {
-                return Err(self.token_error(failure, attempt));
-            }
-            self.pause_before_retry(attempt).await;
-        };
-        if value.trim().is_empty() {
-            return Err(CredentialsError::InvalidResponse {
-                endpoint: self.endpoint().to_string(),
-                problem: "the session token answer is empty".into(),
-            });
-        }
-        let margin = (self.token_ttl / 10).min(Duration::from_secs(300));
-        // A clock near the end of time (a broken compressed clock) renews every time instead of panicking.
-        let renew_at = requested_at.checked_add(self.token_ttl - margin).unwrap_or(requested_at);
-        *slot = Some(CachedToken { value: value.clone(), renew_at });
-        tracing::debug!(ttl = ?self.token_ttl, "fetched a new IMDSv2 session token");
-        Ok(value)
-    }
-
-    async fn attempt(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, AttemptError> {
+    pub(super) async fn attempt(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, AttemptError> {
         match tokio::time::timeout(self.attempt_timeout, self.attempt_without_deadline(method, path, token)).await {
             Ok(result) => result,
             Err(_) => Err(AttemptError::Transient(format!("timed out after {}", human_duration(self.attempt_timeout)))),
@@ -497,7 +485,7 @@ impl ImdsClient {
         let request = http::Request::builder().method(method).uri(url.as_str());
         let request = match token {
             Some(t) => request.header(TOKEN_HEADER, t),
-            None => request.header(TOKEN_TTL_HEADER, self.token_ttl.as_secs().to_string()),
+            None => request.header(TOKEN_TTL_HEADER, self.tokens.ttl().as_secs().to_string()),
         };
         let request = request.body(Empty::<Bytes>::new()).map_err(|e| AttemptError::Transient(format!("bad request for {path}: {e}")))?;
         self.count(|s| if is_token_request { s.token_requests += 1 } else { s.metadata_requests += 1 });
@@ -528,7 +516,7 @@ impl ImdsClient {
         body.into_string().map_err(AttemptError::from)
     }
 
-    fn status_error(&self, what: &'static str, status: u16, attempts: u32) -> CredentialsError {
+    pub(super) fn status_error(&self, what: &'static str, status: u16, attempts: u32) -> CredentialsError {
         let fix = match status {
             429 => "IMDS is throttling this instance: too many metadata calls. freshcreds caches and backs off; look for other processes polling IMDS.",
             401 => "IMDS refused a fresh session token; check what answers at the endpoint.",
@@ -539,34 +527,7 @@ impl ImdsClient {
         CredentialsError::ImdsHttpStatus { endpoint: self.endpoint().to_string(), what, status, attempts, fix }
     }
 
-    /// The error for a token PUT that failed for good.
-    fn token_error(&self, failure: AttemptError, attempts: u32) -> CredentialsError {
-        let endpoint = self.endpoint().to_string();
-        match failure {
-            AttemptError::Transient(detail) => self.unreachable(attempts, detail, true),
-            AttemptError::TooLarge => {
-                CredentialsError::InvalidResponse { endpoint, problem: "the session token answer is too large".into() }
-            }
-            AttemptError::Unauthorized => CredentialsError::ImdsHttpStatus {
-                endpoint,
-                what: TOKEN_WHAT,
-                status: 401,
-                attempts,
-                fix: "Real IMDS never answers 401 to the token PUT, so something else answers at this endpoint (a proxy \
-                      or a service that is not IMDS): check the endpoint option or AWS_EC2_METADATA_SERVICE_ENDPOINT.",
-            },
-            AttemptError::Status(403) => CredentialsError::ImdsHttpStatus {
-                endpoint,
-                what: TOKEN_WHAT,
-                status: 403,
-                attempts,
-                fix: "IMDS is turned off for this instance (http-endpoint disabled), or the request was forwarded: enable it with `aws ec2 modify-instance-metadata-options --http-endpoint enabled`.",
-            },
-            AttemptError::Status(status) => self.status_error(TOKEN_WHAT, status, attempts),
-        }
-    }
-
-    fn unreachable(&self, attempts: u32, detail: String, token_request: bool) -> CredentialsError {
+    pub(super) fn unreachable(&self, attempts: u32, detail: String, token_request: bool) -> CredentialsError {
         let hint = if token_request && detail.contains("timed out") {
             " The IMDSv2 token PUT timing out inside a container usually means the hop limit is 1: \
              run `aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 2 --http-endpoint enabled`."
@@ -577,7 +538,8 @@ impl ImdsClient {
     }
 }
 
-fn is_retryable(status: u16) -> bool {
+/// Throttling and server errors are worth another attempt; other statuses are answers.
+pub(super) fn is_retryable(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
@@ -623,9 +585,9 @@ mod tests {
     #[test]
     fn the_article_s_environment_knobs_are_honoured() {
         let client = build(Env::from_pairs([
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1234/"),
-            ("AWS_METADATA_SERVICE_TIMEOUT", "10"),
-            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5"),
+            (env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://127.0.0.1:1234/"),
+            (env::AWS_METADATA_SERVICE_TIMEOUT, "10"),
+            (env::AWS_METADATA_SERVICE_NUM_ATTEMPTS, "5"),
         ]))
         .expect("valid");
         assert_eq!(client.endpoint(), "http://127.0.0.1:1234");
@@ -636,7 +598,10 @@ mod tests {
     #[test]
     fn options_win_over_the_environment() {
         let client = ImdsClient::builder()
-            .env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"), ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5")]))
+            .env(Env::from_pairs([
+                (env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://127.0.0.1:1"),
+                (env::AWS_METADATA_SERVICE_NUM_ATTEMPTS, "5"),
+            ]))
             .endpoint("http://127.0.0.1:2")
             .max_attempts(2)
             .build(Arc::new(SystemClock))
@@ -647,21 +612,21 @@ mod tests {
 
     #[test]
     fn imds_can_be_disabled_from_the_environment() {
-        let error = build(Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "true")])).expect_err("disabled");
+        let error = build(Env::from_pairs([(env::AWS_EC2_METADATA_DISABLED, "true")])).expect_err("disabled");
         assert!(matches!(error, CredentialsError::ImdsDisabled));
         assert!(!error.is_recoverable());
-        assert!(build(Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "false")])).is_ok());
+        assert!(build(Env::from_pairs([(env::AWS_EC2_METADATA_DISABLED, "false")])).is_ok());
     }
 
     #[test]
     fn bad_settings_name_the_variable_and_the_fix() {
         for (name, value, expected) in [
-            ("AWS_METADATA_SERVICE_TIMEOUT", "soon", "AWS_METADATA_SERVICE_TIMEOUT='soon'"),
-            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "many", "AWS_METADATA_SERVICE_NUM_ATTEMPTS='many'"),
-            ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "0", "out of range"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "metadata address", "not a URL"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://127.0.0.1", "not an http URL"),
-            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://127.0.0.1", "is https"),
+            (env::AWS_METADATA_SERVICE_TIMEOUT, "soon", "AWS_METADATA_SERVICE_TIMEOUT='soon'"),
+            (env::AWS_METADATA_SERVICE_NUM_ATTEMPTS, "many", "AWS_METADATA_SERVICE_NUM_ATTEMPTS='many'"),
+            (env::AWS_METADATA_SERVICE_NUM_ATTEMPTS, "0", "out of range"),
+            (env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "metadata address", "not a URL"),
+            (env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "ftp://127.0.0.1", "not an http URL"),
+            (env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "https://127.0.0.1", "is https"),
         ] {
             let error = build(Env::from_pairs([(name, value)])).expect_err(value);
             assert!(matches!(error, CredentialsError::InvalidConfiguration { .. }), "{error:?}");
@@ -673,8 +638,8 @@ mod tests {
     /// when the client is built, with a message that names the variable, the value and the fix.
     #[test]
     fn numeric_knobs_out_of_range_or_not_numbers_are_refused_with_the_variable_and_the_fix() {
-        const T: &str = "AWS_METADATA_SERVICE_TIMEOUT";
-        const N: &str = "AWS_METADATA_SERVICE_NUM_ATTEMPTS";
+        const T: &str = env::AWS_METADATA_SERVICE_TIMEOUT;
+        const N: &str = env::AWS_METADATA_SERVICE_NUM_ATTEMPTS;
         let cases: &[(&str, &str, &str)] = &[
             (T, "-1", "out of range"),
             (T, "-0.5", "out of range"),
@@ -731,8 +696,8 @@ mod tests {
         for (builder, from) in [
             (ImdsClient::builder().env(Env::empty()).endpoint("https://127.0.0.1:1234"), "the endpoint option"),
             (
-                ImdsClient::builder().env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "https://[fd00:ec2::254]")])),
-                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                ImdsClient::builder().env(Env::from_pairs([(env::AWS_EC2_METADATA_SERVICE_ENDPOINT, "https://[fd00:ec2::254]")])),
+                env::AWS_EC2_METADATA_SERVICE_ENDPOINT,
             ),
         ] {
             let error = builder.build(Arc::new(SystemClock)).expect_err("https");
@@ -741,6 +706,22 @@ mod tests {
             assert!(message.contains(from), "{message}");
             assert!(message.contains("is https"), "{message}");
             assert!(message.contains("Use http:// instead"), "{message}");
+        }
+    }
+
+    /// `sources::timeout` computes the same budget for the default load timeout.
+    #[test]
+    fn the_request_budget_is_every_attempt_timing_out_plus_the_longest_backoffs() {
+        assert_eq!(request_budget(DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_ATTEMPTS), Duration::from_millis(3300));
+        assert_eq!(request_budget(Duration::from_secs(2), 1), Duration::from_secs(2));
+        for (timeout, attempts) in
+            [(DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_ATTEMPTS), (Duration::from_secs(3), 5), (MAX_ATTEMPT_TIMEOUT, MAX_ATTEMPTS)]
+        {
+            assert_eq!(
+                crate::sources::timeout::default_load_timeout(timeout, attempts),
+                crate::sources::timeout::DEFAULT_LOAD_TIMEOUT.max(request_budget(timeout, attempts)),
+                "{timeout:?} x {attempts}"
+            );
         }
     }
 

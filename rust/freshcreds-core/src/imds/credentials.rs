@@ -9,19 +9,22 @@
 //! warning in the log) rather than refused, since AWS may still accept them and nothing better is
 //! to be had; the cache keeps asking IMDS for new ones meanwhile.
 //!
-//! The credentials document must be JSON with `Code` = `Success` and non-empty `AccessKeyId`,
-//! `SecretAccessKey`, `Token` and an RFC 3339 `Expiration`; anything else is a typed
-//! [`CredentialsError::InvalidResponse`] that says which part was wrong, never what the body held.
+//! The credentials document is parsed by [`crate::credentials_document`], under the same rules as
+//! the container source's; a document it refuses is a typed [`CredentialsError::InvalidResponse`]
+//! that says which part was wrong, never what the body held.
+//!
+//! [`InstanceRoleProbe`] is the chain's one quick look, when another source won, for an instance
+//! role that the winner hides (see [`crate::sources::chain`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
-use super::client::ImdsClient;
-use crate::cache::{CredentialsFuture, ProvideCredentials};
+use super::client::{ImdsClient, ImdsClientBuilder};
+use crate::clock::Clock;
 use crate::credentials::Credentials;
+use crate::credentials_document;
 use crate::error::CredentialsError;
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 const ROLE_LIST_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 
@@ -116,42 +119,10 @@ impl ProvideCredentials for ImdsCredentialsProvider {
     }
 }
 
-/// Parses the IMDS credentials document. The error says what was wrong, never what was there.
+/// Parses the IMDS credentials document ([`credentials_document::parse`] for the `imds` source).
+/// The error says what was wrong, never what was there.
 pub fn parse_credentials(body: &str) -> Result<Credentials, String> {
-    parse_credentials_document(body, true, "imds")
-}
-
-/// Parses an IMDS- or container-style credentials document (`Code` is only checked when
-/// `require_code`; container endpoints do not send it).
-pub fn parse_credentials_document(body: &str, require_code: bool, source: &'static str) -> Result<Credentials, String> {
-    let doc: Value = serde_json::from_str(body).map_err(|e| {
-        // serde_json's syntax errors name a line and column, never content.
-        format!("the body is not JSON ({} at line {} column {})", classify(&e), e.line(), e.column())
-    })?;
-    let obj = doc.as_object().ok_or("the body is JSON but not an object")?;
-    let text = |field: &str| -> Result<&str, String> {
-        match obj.get(field) {
-            None | Some(Value::Null) => Err(format!("the field {field} is missing")),
-            Some(Value::String(s)) if s.is_empty() => Err(format!("the field {field} is empty")),
-            Some(Value::String(s)) => Ok(s.as_str()),
-            Some(_) => Err(format!("the field {field} is not a string")),
-        }
-    };
-    let code = if require_code { text("Code")? } else { "Success" };
-    if code != "Success" {
-        // The code is a status word such as "Failure", not a secret; cap it anyway.
-        let shown: String = code.chars().take(40).collect();
-        return Err(format!("Code is '{shown}', not 'Success'"));
-    }
-    let access_key_id = text("AccessKeyId")?;
-    let secret = text("SecretAccessKey")?;
-    let token = text("Token")?;
-    let expiration_text = text("Expiration")?;
-    let expiration = parse_rfc3339(expiration_text).ok_or_else(|| {
-        let shown: String = expiration_text.chars().take(40).collect();
-        format!("Expiration '{shown}' is not an RFC 3339 time")
-    })?;
-    Ok(Credentials::new(access_key_id, secret, Some(token.to_string()), Some(expiration), source))
+    credentials_document::parse(body, "imds")
 }
 
 /// Credentials IMDS served already expired get 5–10 more minutes (see the module docs).
@@ -177,50 +148,27 @@ fn extend_if_expired(credentials: Credentials, now: SystemTime) -> Credentials {
     }
 }
 
-fn classify(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Eof => "it ends early",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "unexpected data",
-        serde_json::error::Category::Io => "read error",
-    }
+/// One quick look for an instance role, for the chain's shadowing report: a client that makes one
+/// attempt per request, of at most a second, so that on a machine without IMDS the look ends soon
+/// (and it runs in the background anyway).
+#[derive(Debug)]
+pub struct InstanceRoleProbe {
+    client: ImdsClient,
 }
 
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok().map(SystemTime::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"{"Code":"Success","LastUpdated":"2026-11-30T01:00:00Z","Type":"AWS-HMAC","AccessKeyId":"ASIAEXAMPLE000000001","SecretAccessKey":"SECRET-SHOULD-NOT-LEAK","Token":"TOKEN-SHOULD-NOT-LEAK","Expiration":"2026-11-30T07:00:00Z"}"#;
-
-    #[test]
-    fn parses_the_ec2_document() {
-        let c = parse_credentials(GOOD).expect("valid");
-        assert_eq!(c.access_key_id(), "ASIAEXAMPLE000000001");
-        assert_eq!(c.secret_access_key(), "SECRET-SHOULD-NOT-LEAK");
-        assert_eq!(c.session_token(), Some("TOKEN-SHOULD-NOT-LEAK"));
-        assert_eq!(c.expiration(), parse_rfc3339("2026-11-30T07:00:00Z"));
+impl InstanceRoleProbe {
+    /// A probe over the client `imds` describes, cut to one attempt of at most `attempt_timeout`
+    /// (and at most a second).
+    pub fn new(imds: ImdsClientBuilder, attempt_timeout: Duration, clock: Arc<dyn Clock>) -> Result<Self, CredentialsError> {
+        let client = imds.max_attempts(1).attempt_timeout(attempt_timeout.min(Duration::from_secs(1))).build(clock)?;
+        Ok(Self { client })
     }
 
-    #[test]
-    fn each_bad_body_gives_a_typed_error_that_names_the_problem_and_no_secret() {
-        let cases: &[(&str, &str)] = &[
-            ("not json at all SECRET-SHOULD-NOT-LEAK", "not JSON"),
-            (r#"{"Code":"Success","AccessKeyId":"A"#, "not JSON"),
-            ("[1,2]", "not an object"),
-            (&GOOD.replace("\"Success\"", "\"Failure\""), "Code is 'Failure'"),
-            (&GOOD.replace("\"AccessKeyId\"", "\"Other\""), "AccessKeyId is missing"),
-            (&GOOD.replace("\"SecretAccessKey\":\"SECRET-SHOULD-NOT-LEAK\"", "\"SecretAccessKey\":\"\""), "SecretAccessKey is empty"),
-            (&GOOD.replace("\"Token\":\"TOKEN-SHOULD-NOT-LEAK\"", "\"Token\":42"), "Token is not a string"),
-            (&GOOD.replace("2026-11-30T07:00:00Z", "tomorrow"), "Expiration 'tomorrow' is not an RFC 3339 time"),
-        ];
-        for (body, expected) in cases {
-            let err = parse_credentials(body).expect_err(body);
-            assert!(err.contains(expected), "{body} -> {err}");
-            assert!(!err.contains("SHOULD-NOT-LEAK"), "{err}");
-        }
+    /// The attached role's name (the first line of the role list), or `None` when IMDS does not
+    /// answer or lists no role.
+    pub async fn attached_role(&self) -> Option<String> {
+        let listing = self.client.get(ROLE_LIST_PATH, "the IAM role list").await.ok()?;
+        let role = listing.lines().next().unwrap_or_default().trim().to_string();
+        (!role.is_empty()).then_some(role)
     }
 }

@@ -29,10 +29,10 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use once_cell::sync::Lazy;
 use tracing::instrument::WithSubscriber;
 
-use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
-use crate::env::Env;
+use crate::env::{self as env_vars, Env};
 use crate::error::CredentialsError;
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 /// An `aws-config` credentials provider adapted to freshcreds.
 #[derive(Debug)]
@@ -70,7 +70,7 @@ pub fn client_timeouts(load_timeout: Duration) -> TimeoutConfig {
 }
 
 fn provider_config(env: &Env, load_timeout: Duration) -> ProviderConfig {
-    let region = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_string());
+    let region = env.get(env_vars::AWS_REGION).or_else(|| env.get(env_vars::AWS_DEFAULT_REGION)).unwrap_or_else(|| "us-east-1".to_string());
     ProviderConfig::without_region()
         .with_http_client(HTTPS_CLIENT.clone())
         .with_region(Some(Region::new(region)))
@@ -82,8 +82,8 @@ impl AwsConfigSource {
     /// `AWS_ROLE_SESSION_NAME`; `None` when the token file variable is unset. `load_timeout`
     /// bounds the STS client's attempts (see [`client_timeouts`]).
     pub fn web_identity(env: &Env, load_timeout: Duration) -> Option<Result<Self, CredentialsError>> {
-        let token_file = env.get("AWS_WEB_IDENTITY_TOKEN_FILE")?;
-        let Some(role_arn) = env.get("AWS_ROLE_ARN") else {
+        let token_file = env.get(env_vars::AWS_WEB_IDENTITY_TOKEN_FILE)?;
+        let Some(role_arn) = env.get(env_vars::AWS_ROLE_ARN) else {
             return Some(Err(CredentialsError::invalid_config(
                 "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not",
                 "Set AWS_ROLE_ARN to the role to assume (EKS sets both for IRSA).",
@@ -95,7 +95,7 @@ impl AwsConfigSource {
                 "Check that the service account token is mounted into the pod.",
             )));
         }
-        let session_name = env.get("AWS_ROLE_SESSION_NAME").unwrap_or_else(|| "freshcreds".to_string());
+        let session_name = env.get(env_vars::AWS_ROLE_SESSION_NAME).unwrap_or_else(|| "freshcreds".to_string());
         let provider = WebIdentityTokenCredentialsProvider::builder()
             .configure(&provider_config(env, load_timeout))
             .static_configuration(StaticConfiguration { web_identity_token_file: PathBuf::from(token_file), role_arn, session_name })

@@ -14,8 +14,10 @@
 //! agent's [`Env`] rather than the process environment the chain did not look at, is why this
 //! fetch is freshcreds' own: a GET with the token, up to [`MAX_ATTEMPTS`] attempts of the
 //! per-attempt timeout each (timeouts, refused connections, 5xx and 429 are retried with
-//! backoff), then the IMDS-style JSON document. It uses the same hyper/rustls-on-ring stack as
-//! aws-config's clients, so HTTPS full URIs work and no second TLS stack is linked.
+//! backoff), then the credentials document, parsed by the parser IMDS uses
+//! ([`crate::credentials_document`]: no `Code` needed, a `Code` other than `Success` refused, and
+//! such a document retried like a 5xx). It uses the same hyper/rustls-on-ring stack as aws-config's
+//! clients, so HTTPS full URIs work and no second TLS stack is linked.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -32,10 +34,11 @@ use once_cell::sync::Lazy;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
-use crate::env::Env;
+use crate::credentials_document;
+use crate::env::{self as env_vars, Env};
 use crate::error::{human_duration, CredentialsError};
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 use super::off_the_runtime;
 
@@ -43,15 +46,15 @@ const ECS_HOST: &str = "http://169.254.170.2";
 
 /// Attempts per fetch, as the SDKs' standard retry mode.
 pub const MAX_ATTEMPTS: u32 = 3;
-const RETRY_BASE: Duration = Duration::from_millis(100);
-const RETRY_CAP: Duration = Duration::from_secs(2);
+// The backoff between attempts is the IMDS client's: full jitter from 100 ms, capped at 2 s.
+use crate::imds::client::{RETRY_BASE, RETRY_CAP};
 /// A credentials document is about a kilobyte; anything far bigger is not one.
 const MAX_BODY: usize = 64 * 1024;
 /// EKS Pod Identity tokens are JWTs of a kilobyte or two.
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
-const TOKEN_FILE_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
-const TOKEN_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+const TOKEN_FILE_VAR: &str = env_vars::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
+const TOKEN_VAR: &str = env_vars::AWS_CONTAINER_AUTHORIZATION_TOKEN;
 
 /// The HTTP(S) connector every container fetch uses: rustls on ring over hyper, as the aws-config
 /// clients (see `aws_config_source`). Without a proxy: container endpoints are local.
@@ -94,9 +97,9 @@ impl ContainerProvider {
     /// endpoint is one the SDKs refuse, or the token variable holds something no header can carry.
     /// `attempt_timeout` bounds each HTTP attempt (connect and answer).
     pub fn from_env(env: &Env, attempt_timeout: Duration) -> Option<Result<ContainerProvider, CredentialsError>> {
-        let (text, from) = match (env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
-            (Some(relative), _) => (format!("{ECS_HOST}{}", relative.trim()), "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
-            (None, Some(full)) => (full.trim().to_string(), "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        let (text, from) = match (env.get(env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), env.get(env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI)) {
+            (Some(relative), _) => (format!("{ECS_HOST}{}", relative.trim()), env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI),
+            (None, Some(full)) => (full.trim().to_string(), env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI),
             (None, None) => return None,
         };
         Some(Self::build(env, text, from, attempt_timeout))
@@ -178,7 +181,7 @@ impl ContainerProvider {
         match status {
             200 => {
                 let text = std::str::from_utf8(&body).map_err(|_| Failure::Transient("the answer is not UTF-8 text".into()))?;
-                crate::imds::credentials::parse_credentials_document(text, false, "container")
+                credentials_document::parse(text, "container")
                     .map_err(|problem| Failure::Transient(format!("the credentials document is unusable: {problem}")))
             }
             401 | 403 => Err(Failure::Final(format!(

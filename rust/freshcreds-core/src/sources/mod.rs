@@ -9,12 +9,13 @@
 //! | 5 | container credentials (ECS, EKS Pod Identity) | [`container`] |
 //! | 6 | the instance role from IMDS | [`crate::imds`] |
 //!
-//! [`chain`] picks the first source that is configured and reports every later one that is
-//! configured too: those are *shadowed*, the pitfall behind many ExpiredToken incidents (old
-//! keys in the environment winning over the instance role).
+//! [`chain`] picks the first source that is configured (IMDS, its last link, counts as configured
+//! unless disabled) and reports every later one that is configured too: those are *shadowed*, the
+//! pitfall behind many ExpiredToken incidents (old keys in the environment winning over the
+//! instance role).
 //!
-//! Whatever the chain resolves to is fetched under an overall deadline, the load timeout
-//! ([`timeout`]).
+//! Whatever the chain resolves to that does I/O (every source but the fixed keys) is fetched under
+//! an overall deadline, the load timeout ([`timeout`]).
 
 pub mod aws_config_source;
 pub mod chain;

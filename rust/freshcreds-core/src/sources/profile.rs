@@ -6,18 +6,20 @@
 //! where both set a key, as in the SDKs.
 //!
 //! The files are read again on every fetch, so an external tool that rewrites them is followed:
-//! the agent checks their modification time and refetches when it changes, and an `ExpiredToken`
-//! (through the SDK hooks) makes it read them again too.
+//! the agent checks their modification time every few seconds and refetches when it changes, and
+//! an `ExpiredToken` (through the SDK hooks) makes it read them again too.
 //!
 //! Temporary keys in a file (a session token, and no expiry anyone could refresh them by) are
 //! logged as a warning at load: they stop working at an hour nobody knows, and this is the
 //! pattern behind the ExpiredToken reports the project exists for.
 //!
-//! Profiles that use `role_arn`, `credential_process`, `sso_*` or `credential_source` are resolved
-//! by `aws-config` (see [`super::aws_config_source`]); this module handles static keys.
+//! This module's [`ProfileProvider`] handles static keys. The chain gives profiles without
+//! `aws_access_key_id` that use `role_arn`, `credential_process`, `sso_*` or `credential_source` to
+//! `aws-config` (see [`super::aws_config_source`] and [`super::chain`]); a profile with
+//! `aws_access_key_id` is read here, whatever else it holds.
 //!
 //! A file larger than [`MAX_FILE_SIZE`] is refused: these files are a few kilobytes, and a huge one
-//! (a log or a device pointed at by mistake) would otherwise be read whole on every poll. On the
+//! (a log or a device pointed at by mistake) would otherwise be read whole on every fetch. On the
 //! agent's runtime, whose single worker thread serves every agent, the reads run on the blocking
 //! pool ([`ProfileFiles::load_async`], [`ProfileFiles::modified_async`]) so a slow disk or network
 //! home directory never stalls the other agents' refreshes.
@@ -27,10 +29,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
-use crate::env::Env;
+use crate::env::{self as env_vars, Env};
 use crate::error::CredentialsError;
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 use super::off_the_runtime;
 
@@ -88,11 +90,11 @@ pub struct ProfileFiles {
 
 impl ProfileFiles {
     pub fn from_env(env: &Env) -> Self {
-        let home = env.get("HOME").or_else(|| env.get("USERPROFILE")).map(PathBuf::from).unwrap_or_default();
+        let home = env.get(env_vars::HOME).or_else(|| env.get(env_vars::USERPROFILE)).map(PathBuf::from).unwrap_or_default();
         Self {
-            credentials: env.get("AWS_SHARED_CREDENTIALS_FILE").map(PathBuf::from).unwrap_or_else(|| home.join(".aws/credentials")),
-            config: env.get("AWS_CONFIG_FILE").map(PathBuf::from).unwrap_or_else(|| home.join(".aws/config")),
-            profile: env.get("AWS_PROFILE").unwrap_or_else(|| "default".to_string()),
+            credentials: env.get(env_vars::AWS_SHARED_CREDENTIALS_FILE).map(PathBuf::from).unwrap_or_else(|| home.join(".aws/credentials")),
+            config: env.get(env_vars::AWS_CONFIG_FILE).map(PathBuf::from).unwrap_or_else(|| home.join(".aws/config")),
+            profile: env.get(env_vars::AWS_PROFILE).unwrap_or_else(|| "default".to_string()),
         }
     }
 
@@ -213,7 +215,8 @@ fn malformed(path: &Path, line_index: usize, what: &str) -> CredentialsError {
     )
 }
 
-/// The credentials of the selected profile.
+/// The static keys of the selected profile: `aws_access_key_id`, `aws_secret_access_key` and, if
+/// present, `aws_session_token`.
 #[derive(Debug)]
 pub struct ProfileProvider {
     files: ProfileFiles,
@@ -222,10 +225,6 @@ pub struct ProfileProvider {
 impl ProfileProvider {
     pub fn new(files: ProfileFiles) -> Self {
         Self { files }
-    }
-
-    pub fn files(&self) -> &ProfileFiles {
-        &self.files
     }
 
     /// The blocking fetch, for tests that run without a runtime.
@@ -254,14 +253,6 @@ impl ProfileProvider {
                 format!("profile '{name}' has aws_access_key_id but no aws_secret_access_key"),
                 "Add the secret key to the profile, or remove the access key id.",
             ));
-        }
-        for key in ["role_arn", "credential_process", "sso_session", "sso_start_url", "credential_source"] {
-            if profile.get(key).is_some() {
-                return Err(CredentialsError::invalid_config(
-                    format!("profile '{name}' uses {key}, which this freshcreds version does not resolve yet"),
-                    "Use the instance role, or pin another source with the builder's source option.",
-                ));
-            }
         }
         Err(CredentialsError::invalid_config(
             format!("profile '{name}' has no credentials in {} or {}", self.files.credentials.display(), self.files.config.display()),
@@ -323,12 +314,17 @@ mod tests {
         assert!(f.load().expect_err("malformed").to_string().contains("line 2"));
     }
 
+    /// This provider reads static keys only: the chain gives `role_arn` (and the other aws-config
+    /// kinds) to aws-config. A file rewritten after resolution to hold a role instead of keys is
+    /// an error that names the profile and the files.
     #[test]
-    fn unsupported_profile_kinds_say_so() {
+    fn a_profile_without_keys_is_an_error_naming_the_files() {
         let dir = temp_dir("role");
         let f = files(&dir, "", "[profile app]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n", "app");
-        let e = ProfileProvider::new(f).load().expect_err("not yet");
-        assert!(e.to_string().contains("uses role_arn"), "{e}");
+        let e = ProfileProvider::new(f).load().expect_err("no keys");
+        let text = e.to_string();
+        assert!(text.contains("profile 'app' has no credentials in") && text.contains(&dir.display().to_string()), "{text}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidConfiguration);
     }
 
     #[test]

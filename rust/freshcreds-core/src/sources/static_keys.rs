@@ -1,16 +1,19 @@
 //! Fixed keys: from environment variables or from Java system properties.
 //!
-//! Nobody can refresh these. Keys with a session token (temporary keys) are the dangerous case:
-//! they expire and nothing renews them, so loading them logs a warning that says where they came
-//! from and what to do.
+//! Nobody can refresh these: the provider hands out the keys it was built with, without an expiry
+//! (the cache asks again only after AWS rejected them, and gets the same keys). Keys with a session token (temporary keys) are the
+//! dangerous case, since they do expire, and AWS then rejects them. Nothing is logged when they
+//! are loaded; what warns is the chain's report: the agent logs a warning when they shadow another
+//! configured source, or an instance role ([`crate::agent`]). One key without the other is a
+//! broken source that the chain skips, with a message naming both.
 
 use std::fmt;
 
 use super::chain::SystemProperties;
-use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::credentials::Credentials;
-use crate::env::Env;
+use crate::env::{self as env_vars, Env};
 use crate::error::CredentialsError;
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 /// How [`SystemProperties`] is printed: the key id (it names the key and is logged elsewhere, like
 /// the SDKs do), but the secret key and the session token only as "set" (`** redacted **`).
@@ -46,10 +49,10 @@ impl StaticKeysProvider {
     pub fn from_env(env: &Env) -> Option<Result<Self, CredentialsError>> {
         keys(
             "environment",
-            env.get("AWS_ACCESS_KEY_ID"),
-            env.get("AWS_SECRET_ACCESS_KEY"),
-            env.get("AWS_SESSION_TOKEN"),
-            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+            env.get(env_vars::AWS_ACCESS_KEY_ID),
+            env.get(env_vars::AWS_SECRET_ACCESS_KEY),
+            env.get(env_vars::AWS_SESSION_TOKEN),
+            (env_vars::AWS_ACCESS_KEY_ID, env_vars::AWS_SECRET_ACCESS_KEY),
         )
     }
 

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{CredentialsFuture, ProvideCredentials};
 use crate::error::CredentialsError;
+use crate::provider::{CredentialsFuture, ProvideCredentials};
 
 /// The default load timeout: 5 s, the AWS SDK for Rust's identity-cache default.
 ///
@@ -33,11 +33,7 @@ pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// of attempts: [`DEFAULT_LOAD_TIMEOUT`], or IMDS's own budget for one request if a user raised
 /// those options past it (so a slow IMDS that the user allowed for is not cut short).
 pub fn default_load_timeout(imds_attempt_timeout: Duration, imds_max_attempts: u32) -> Duration {
-    // The backoff ceilings mirror the IMDS client's full jitter: 100 ms doubling, capped at 2 s.
-    let backoff: Duration = (1..imds_max_attempts.max(1))
-        .map(|retry| Duration::from_millis(100).saturating_mul(1u32 << (retry - 1).min(20)).min(Duration::from_secs(2)))
-        .sum();
-    DEFAULT_LOAD_TIMEOUT.max(imds_attempt_timeout.saturating_mul(imds_max_attempts.max(1)).saturating_add(backoff))
+    DEFAULT_LOAD_TIMEOUT.max(crate::imds::client::request_budget(imds_attempt_timeout, imds_max_attempts))
 }
 
 /// What to check when a source is too slow, by source name.
