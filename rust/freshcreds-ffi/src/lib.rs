@@ -5,15 +5,15 @@
 //! (cause and fix, never a secret) in `*error_out` if that is not null, to be released with
 //! [`freshcreds_string_free`]. Agents are numeric handles, not pointers: a closed or unknown
 //! handle gives `FRESHCREDS_STATUS_CLOSED`, never a crash. No panic crosses this boundary.
+//!
+//! The handle registry, the panic guard, the failure classification and the epoch-millis
+//! conversion are `freshcreds-bridge`'s, shared with the JNI library; what is C-only lives here:
+//! the status codes, C strings and their wiping.
 
-use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use freshcreds_core::config::AgentOptions;
-use freshcreds_core::{Agent, CredentialsError, ErrorKind};
+use freshcreds_bridge::{agents, time, Failure, FailureKind};
+use freshcreds_core::CredentialsError;
 use zeroize::Zeroize;
 
 /// Result of every call.
@@ -42,55 +42,50 @@ pub struct FreshcredsCredentials {
     pub generation: u64,
 }
 
-static AGENTS: Mutex<Option<HashMap<u64, Arc<Agent>>>> = Mutex::new(None);
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-fn with_agents<T>(f: impl FnOnce(&mut HashMap<u64, Arc<Agent>>) -> T) -> T {
-    let mut guard = AGENTS.lock().unwrap_or_else(|p| p.into_inner());
-    f(guard.get_or_insert_with(HashMap::new))
-}
-
-enum Failure {
-    Core(CredentialsError),
-    Argument(String),
-}
-
-impl From<CredentialsError> for Failure {
-    fn from(e: CredentialsError) -> Self {
-        Self::Core(e)
+/// The one table from failure kind to status code. Exhaustive, so a new kind does not build until
+/// it has a status.
+impl From<FailureKind> for FreshcredsStatus {
+    fn from(kind: FailureKind) -> Self {
+        match kind {
+            FailureKind::CredentialsUnavailable => Self::CredentialsUnavailable,
+            FailureKind::InvalidConfiguration => Self::InvalidConfiguration,
+            FailureKind::Closed => Self::Closed,
+            FailureKind::Internal => Self::Internal,
+            FailureKind::InvalidArgument => Self::InvalidArgument,
+        }
     }
 }
 
-fn guarded(error_out: *mut *mut c_char, body: impl FnOnce() -> Result<(), Failure>) -> FreshcredsStatus {
-    let (status, message) = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => return FreshcredsStatus::Ok,
-        Ok(Err(Failure::Core(e))) => {
-            let status = match e.kind() {
-                ErrorKind::CredentialsUnavailable => FreshcredsStatus::CredentialsUnavailable,
-                ErrorKind::InvalidConfiguration => FreshcredsStatus::InvalidConfiguration,
-                ErrorKind::Closed => FreshcredsStatus::Closed,
-                ErrorKind::Internal => FreshcredsStatus::Internal,
-            };
-            (status, e.to_string())
-        }
-        Ok(Err(Failure::Argument(m))) => (FreshcredsStatus::InvalidArgument, m),
-        Err(_) => (FreshcredsStatus::Internal, "internal error in freshcreds (a panic); this is a bug, please report it".to_string()),
+/// The message a C caller gets for a caught panic: the C ABI has never passed the panic's own text
+/// on (the JNI library does, in `FreshcredsException`).
+const PANIC_MESSAGE: &str = "internal error in freshcreds (a panic); this is a bug, please report it";
+
+/// Runs `body` for the C function `method` inside the shared panic guard: `Ok`, or the failure's
+/// status with its message stored in `*error_out`.
+fn guarded(method: &'static str, error_out: *mut *mut c_char, body: impl FnOnce() -> Result<(), Failure>) -> FreshcredsStatus {
+    let failure = match freshcreds_bridge::guard(method, body) {
+        Ok(()) => return FreshcredsStatus::Ok,
+        Err(failure) => failure,
+    };
+    let message = match &failure {
+        Failure::Panic { .. } => PANIC_MESSAGE.to_string(),
+        other => other.to_string(),
     };
     if !error_out.is_null() {
         let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
         // SAFETY: the caller passed a writable `char**` or null (checked above).
         unsafe { *error_out = text.into_raw() };
     }
-    status
+    failure.kind().into()
 }
 
 /// # Safety
 /// `p` is null or a valid NUL-terminated string.
 unsafe fn read_str(p: *const c_char, what: &str) -> Result<String, Failure> {
     if p.is_null() {
-        return Err(Failure::Argument(format!("{what} is null")));
+        return Err(Failure::InvalidArgument(format!("{what} is null")));
     }
-    CStr::from_ptr(p).to_str().map(str::to_string).map_err(|_| Failure::Argument(format!("{what} is not UTF-8")))
+    CStr::from_ptr(p).to_str().map(str::to_string).map_err(|_| Failure::InvalidArgument(format!("{what} is not UTF-8")))
 }
 
 /// Creates an agent from `count` option pairs (`keys[i]` = `values[i]`; the option names of the
@@ -107,18 +102,15 @@ pub unsafe extern "C" fn freshcreds_agent_new(
     agent_out: *mut u64,
     error_out: *mut *mut c_char,
 ) -> FreshcredsStatus {
-    guarded(error_out, || {
+    guarded("freshcreds_agent_new", error_out, || {
         if agent_out.is_null() || (count > 0 && (keys.is_null() || values.is_null())) {
-            return Err(Failure::Argument("agent_out, keys or values is null".into()));
+            return Err(Failure::InvalidArgument("agent_out, keys or values is null".into()));
         }
         let mut pairs = Vec::with_capacity(count);
         for i in 0..count {
             pairs.push((read_str(*keys.add(i), "an option key")?, read_str(*values.add(i), "an option value")?));
         }
-        let agent = Agent::from_options(&AgentOptions::from_pairs(&pairs)?)?;
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        with_agents(|agents| agents.insert(id, Arc::new(agent)));
-        *agent_out = id;
+        *agent_out = agents::create(&pairs)?;
         Ok(())
     })
 }
@@ -134,11 +126,11 @@ pub unsafe extern "C" fn freshcreds_agent_get_credentials(
     out: *mut FreshcredsCredentials,
     error_out: *mut *mut c_char,
 ) -> FreshcredsStatus {
-    guarded(error_out, || {
+    guarded("freshcreds_agent_get_credentials", error_out, || {
         if out.is_null() {
-            return Err(Failure::Argument("out is null".into()));
+            return Err(Failure::InvalidArgument("out is null".into()));
         }
-        let agent = with_agents(|agents| agents.get(&agent).cloned()).ok_or(CredentialsError::Closed)?;
+        let agent = agents::get(agent)?;
         let snapshot = agent.get_blocking()?;
         *out = to_c(&snapshot.credentials, snapshot.generation)?;
         Ok(())
@@ -190,16 +182,11 @@ fn to_c(c: &freshcreds_core::Credentials, generation: u64) -> Result<FreshcredsC
     let access_key_id = field(c.access_key_id(), "access key id")?;
     let secret_access_key = field(c.secret_access_key(), "secret access key")?;
     let session_token = c.session_token().map(|t| field(t, "session token")).transpose()?;
-    let expiration = c
-        .expiration()
-        .and_then(|e| e.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(i64::MIN);
     Ok(FreshcredsCredentials {
         access_key_id: access_key_id.into_raw(),
         secret_access_key: secret_access_key.into_raw(),
         session_token: session_token.map_or(std::ptr::null_mut(), SecretCString::into_raw),
-        expiration_epoch_millis: expiration,
+        expiration_epoch_millis: time::epoch_millis(c.expiration()),
         generation,
     })
 }
@@ -214,9 +201,9 @@ pub unsafe extern "C" fn freshcreds_agent_invalidate(
     access_key_id: *const c_char,
     error_out: *mut *mut c_char,
 ) -> FreshcredsStatus {
-    guarded(error_out, || {
+    guarded("freshcreds_agent_invalidate", error_out, || {
         let id = read_str(access_key_id, "access_key_id")?;
-        let agent = with_agents(|agents| agents.get(&agent).cloned()).ok_or(CredentialsError::Closed)?;
+        let agent = agents::get(agent)?;
         agent.invalidate(&id)?;
         Ok(())
     })
@@ -228,11 +215,7 @@ pub unsafe extern "C" fn freshcreds_agent_invalidate(
 /// `error_out` is null or valid.
 #[no_mangle]
 pub unsafe extern "C" fn freshcreds_agent_close(agent: u64, error_out: *mut *mut c_char) -> FreshcredsStatus {
-    guarded(error_out, || {
-        let agent = with_agents(|agents| agents.remove(&agent)).ok_or(CredentialsError::Closed)?;
-        agent.close();
-        Ok(())
-    })
+    guarded("freshcreds_agent_close", error_out, || Ok(agents::close(agent)?))
 }
 
 /// Releases the strings in `*credentials`, overwriting the secret and token first.
@@ -277,7 +260,7 @@ mod tests {
     use std::alloc::{GlobalAlloc, Layout, System};
     use std::cell::Cell;
 
-    use freshcreds_core::Credentials;
+    use freshcreds_core::{Credentials, ErrorKind};
 
     use super::*;
 
@@ -357,6 +340,48 @@ mod tests {
     }
 
     #[test]
+    fn every_failure_kind_has_its_own_status() {
+        let statuses: Vec<FreshcredsStatus> = FailureKind::ALL.into_iter().map(FreshcredsStatus::from).collect();
+        assert_eq!(statuses.iter().map(|s| *s as i32).collect::<Vec<_>>(), [1, 2, 3, 4, 5], "the codes are ABI: {statuses:?}");
+        assert_eq!(FreshcredsStatus::from(FailureKind::from(ErrorKind::Closed)), FreshcredsStatus::Closed);
+    }
+
+    /// Reads the message `guarded` stored.
+    fn take_message(p: *mut c_char) -> String {
+        assert!(!p.is_null());
+        // SAFETY: `guarded` stored a string from `CString::into_raw`.
+        let text = unsafe { CStr::from_ptr(p) }.to_string_lossy().to_string();
+        unsafe { freshcreds_string_free(p) };
+        text
+    }
+
+    #[test]
+    fn guarded_calls_report_failures_and_panics_as_statuses() {
+        let mut error = std::ptr::null_mut();
+        assert_eq!(guarded("t", &mut error, || Ok(())), FreshcredsStatus::Ok);
+        assert!(error.is_null());
+        assert_eq!(guarded("t", &mut error, || Err(CredentialsError::Closed.into())), FreshcredsStatus::Closed);
+        assert_eq!(take_message(error), CredentialsError::Closed.to_string());
+        let mut error = std::ptr::null_mut();
+        assert_eq!(guarded("t", &mut error, || Err(Failure::InvalidArgument("x\0y".into()))), FreshcredsStatus::InvalidArgument);
+        assert_eq!(take_message(error), "x y", "a NUL in a message cannot end it early");
+        let mut error = std::ptr::null_mut();
+        assert_eq!(guarded("t", &mut error, || panic!("detail CANARY")), FreshcredsStatus::Internal);
+        assert_eq!(take_message(error), PANIC_MESSAGE);
+        assert_eq!(guarded("t", std::ptr::null_mut(), || panic!("no error_out")), FreshcredsStatus::Internal);
+    }
+
+    #[test]
+    fn expiration_is_epoch_millis() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        let c = Credentials::new("ASIAEXAMPLE000000001", "secret", None, Some(at), "imds");
+        let Ok(mut out) = to_c(&c, 1) else { panic!("converts") };
+        assert_eq!(out.expiration_epoch_millis, 1_700_000_000_123);
+        // SAFETY: filled by `to_c` just above.
+        unsafe { freshcreds_credentials_free(&mut out) };
+    }
+
+    #[test]
     fn a_nul_in_a_later_field_frees_and_wipes_the_fields_already_converted() {
         let cases = [
             ("session token", credentials("ASIAEXAMPLE000000001", "CANARY-secret-0000000000000000000000000", Some("CANARY-token\0rest"))),
@@ -373,7 +398,7 @@ mod tests {
                     assert!(message.contains(field) && message.contains("NUL"), "{message}");
                     assert!(!message.contains("CANARY"), "{message}");
                 }
-                Err(Failure::Argument(m)) => panic!("{field}: not the caller's argument: {m}"),
+                Err(other) => panic!("{field}: neither the caller's argument nor a panic: {other}"),
             });
             assert_eq!(live, 0, "{field}: {live} block(s) leaked (the fields converted before it)");
             assert_eq!(left_behind, 0, "{field}: {left_behind} freed block(s) still held the secret or token");

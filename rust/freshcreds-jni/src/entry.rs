@@ -1,6 +1,10 @@
-//! The panic-safe wrapper around every native entry point.
+//! The panic-safe wrapper around every native entry point: the shared bridge guard
+//! ([`freshcreds_bridge::guard`]) around the body, and failures thrown as the Java exception
+//! that [`exception_class`] names.
 
-use freshcreds_core::{CredentialsError, ErrorKind};
+use freshcreds_bridge::guard::panic_failure;
+use freshcreds_bridge::{Failure, FailureKind};
+use freshcreds_core::CredentialsError;
 use jni::errors::Error as JniError;
 use jni::strings::JNIString;
 use jni::{Env, EnvUnowned, Outcome};
@@ -10,8 +14,8 @@ use crate::exceptions::exception_class;
 /// What an entry point's body can fail with.
 #[derive(Debug)]
 pub enum BridgeError {
-    /// A freshcreds error: thrown as the class the table names.
-    Core(CredentialsError),
+    /// A freshcreds failure (a core error or a caught panic): thrown as the class the table names.
+    Failure(Failure),
     /// A JNI call failed; usually a Java exception is already pending and is left to propagate.
     Jni(JniError),
 }
@@ -22,9 +26,15 @@ impl From<JniError> for BridgeError {
     }
 }
 
+impl From<Failure> for BridgeError {
+    fn from(f: Failure) -> Self {
+        Self::Failure(f)
+    }
+}
+
 impl From<CredentialsError> for BridgeError {
     fn from(e: CredentialsError) -> Self {
-        Self::Core(e)
+        Self::Failure(Failure::Core(e))
     }
 }
 
@@ -36,19 +46,16 @@ where
     T: Default,
     F: FnOnce(&mut Env<'local>) -> Result<T, BridgeError>,
 {
-    match unowned.with_env(body).into_outcome() {
+    // `with_env` catches panics too; the bridge guard inside it catches them first, so the
+    // `Panic` arm below is only a last line of defence.
+    match unowned.with_env(|env| freshcreds_bridge::guard(method, || body(env))).into_outcome() {
         Outcome::Ok(value) => value,
         Outcome::Err(error) => {
             throw(unowned, method, error);
             T::default()
         }
         Outcome::Panic(payload) => {
-            let detail = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            throw(unowned, method, BridgeError::Core(CredentialsError::internal(format!("panic in {method}: {detail}"))));
+            throw(unowned, method, panic_failure(method, payload.as_ref()).into());
             T::default()
         }
     }
@@ -63,9 +70,9 @@ fn throw(unowned: &mut EnvUnowned<'_>, method: &'static str, error: BridgeError)
                 return Ok(());
             }
             let (kind, message) = match &error {
-                BridgeError::Core(e) => (e.kind(), e.to_string()),
+                BridgeError::Failure(f) => (f.kind(), f.to_string()),
                 BridgeError::Jni(e) => {
-                    (ErrorKind::Internal, format!("JNI call failed in {method}: {e}; this is a bug in freshcreds, please report it"))
+                    (FailureKind::Internal, format!("JNI call failed in {method}: {e}; this is a bug in freshcreds, please report it"))
                 }
             };
             match env.throw_new(exception_class(kind), JNIString::from(message.as_str())) {

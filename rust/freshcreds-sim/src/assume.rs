@@ -30,12 +30,16 @@
 
 use std::time::Duration;
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
 use hyper::StatusCode;
 
 use crate::clock::rfc3339_seconds;
-use crate::server::Resp;
+use crate::http::Resp;
+use crate::query::{error_response, xml_escape, xml_response, Params, StsError, NAMESPACE};
 use crate::state::{IssuedCredentials, Principal, RoleSession, Shared};
-use crate::sts::{error_response, xml_escape, xml_response, Params, StsError, NAMESPACE};
 
 pub const DEFAULT_DURATION_SECS: u64 = 3600;
 pub const MIN_DURATION_SECS: u64 = 900;
@@ -271,30 +275,16 @@ pub fn jwt_claims(token: &str) -> JwtClaims {
     }
 }
 
-/// Decodes base64url (or standard base64), padding optional. `None` on a bad character.
+/// Decodes base64url (or standard base64), padding optional (trailing `=`s are ignored), as JWT
+/// segments need. `None` when the text is not base64.
 pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    // Lenient like the JWT readers: no padding required, unused trailing bits ignored.
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone).with_decode_allow_trailing_bits(true);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
     let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    URL_SAFE.decode(s).or_else(|_| STANDARD.decode(s)).ok()
 }
 
 #[cfg(test)]
@@ -330,7 +320,10 @@ mod tests {
         assert_eq!(base64url_decode("eyJzdWIiOiJ4In0=").as_deref(), Some(&b"{\"sub\":\"x\"}"[..]));
         assert_eq!(base64url_decode("a*b"), None);
         assert_eq!(base64url_decode("").as_deref(), Some(&b""[..]));
-        // {"sub":"system:serviceaccount:ns:sa","aud":["sts.amazonaws.com"],"iss":"https://oidc.example"}
+        assert_eq!(base64url_decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(base64url_decode("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(base64url_decode("eR").as_deref(), Some(&b"y"[..])); // unused trailing bits ignored
+                                                                        // {"sub":"system:serviceaccount:ns:sa","aud":["sts.amazonaws.com"],"iss":"https://oidc.example"}
         let payload = "eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bnM6c2EiLCJhdWQiOlsic3RzLmFtYXpvbmF3cy5jb20iXSwiaXNzIjoiaHR0cHM6Ly9vaWRjLmV4YW1wbGUifQ";
         let c = jwt_claims(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"));
         assert_eq!(c.subject.as_deref(), Some("system:serviceaccount:ns:sa"));

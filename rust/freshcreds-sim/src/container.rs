@@ -16,12 +16,12 @@
 //! * Counters: `container_gets` (200 answers), `container_auth_failures` (401/403).
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION};
+use hyper::header::{HeaderValue, AUTHORIZATION};
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::clock::rfc3339_seconds;
-use crate::server::{json, Resp};
+use crate::http::{json, method_not_allowed, Resp};
 use crate::sigv4::constant_time_eq;
 use crate::state::{Shared, CONTAINER_ROLE_ARN};
 
@@ -51,9 +51,9 @@ fn error(status: StatusCode, code: &str, message: &str) -> Resp {
 }
 
 pub(crate) fn handle(shared: &Shared, req: &Request<Incoming>) -> Resp {
-    if req.method() != Method::GET {
-        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET is supported.");
-        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET"));
+    if let Some(resp) =
+        method_not_allowed(req.method(), &[Method::GET], |status| error(status, "MethodNotAllowed", "Only GET is supported."))
+    {
         return resp;
     }
     if let Some(expected) = shared.sources.container_auth_token() {

@@ -29,14 +29,13 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::epoch_millis;
 use crate::faults::{FaultsConfig, FaultsPatch};
+use crate::http::{json, method_not_allowed, read_body, BodyError, Resp, MAX_BODY};
 use crate::script::{Script, ScriptRunner};
-use crate::server::{json, read_body, BodyError, Resp, MAX_BODY};
 use crate::sources::{SourcesConfig, SourcesPatch};
 use crate::state::{shift, Shared};
 
@@ -76,83 +75,71 @@ pub(crate) fn clock_info(shared: &Shared) -> ClockInfo {
     }
 }
 
-pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
-    let allowed = match path.as_str() {
-        "/_sim/stats" | "/_sim/clock" => (Method::GET, "GET"),
-        "/_sim/rotate" | "/_sim/revoke" | "/_sim/reset-stats" | "/_sim/container/rotate" | "/_sim/container/revoke" => {
-            (Method::POST, "POST")
-        }
-        "/_sim/config" => {
-            return match method {
-                Method::GET => json(StatusCode::OK, &shared.sources.get()),
-                Method::POST => set_config(shared, req).await,
-                Method::PATCH => patch_config(shared, req).await,
-                _ => not_allowed("GET, POST, PATCH"),
-            }
-        }
-        "/_sim/static-keys" => {
-            return match method {
-                Method::GET => static_keys(shared),
-                Method::POST => add_static_key(shared, req).await,
-                _ => not_allowed("GET, POST"),
-            }
-        }
-        "/_sim/faults" => {
-            return match method {
-                Method::GET => json(StatusCode::OK, &shared.faults.get()),
-                Method::POST => set_faults(shared, req).await,
-                Method::PATCH => patch_faults(shared, req).await,
-                _ => not_allowed("GET, POST, PATCH"),
-            }
-        }
-        "/_sim/script" => {
-            return match method {
-                Method::GET => script_status(shared),
-                Method::POST => start_script(shared, req).await,
-                Method::DELETE => {
-                    shared.script.cancel();
-                    script_status(shared)
-                }
-                _ => not_allowed("GET, POST, DELETE"),
-            }
-        }
-        _ => return error(StatusCode::NOT_FOUND, format!("no such control endpoint: {path}")),
-    };
-    if method != allowed.0 {
-        return not_allowed(allowed.1);
-    }
-    match path.as_str() {
-        "/_sim/stats" => json(StatusCode::OK, &shared.stats()),
-        "/_sim/clock" => json(StatusCode::OK, &clock_info(shared)),
-        "/_sim/rotate" => {
-            shared.rotate_now();
-            json(StatusCode::OK, &shared.stats())
-        }
-        "/_sim/revoke" => {
-            shared.revoke_current();
-            json(StatusCode::OK, &shared.stats())
-        }
-        "/_sim/container/rotate" => {
-            shared.rotate_container_now();
-            json(StatusCode::OK, &shared.stats())
-        }
-        "/_sim/container/revoke" => {
-            shared.revoke_container_current();
-            json(StatusCode::OK, &shared.stats())
-        }
-        _ => {
-            shared.reset_stats();
-            json(StatusCode::OK, &shared.stats())
-        }
+/// The methods a control endpoint answers (empty for an unknown path).
+fn allowed_methods(path: &str) -> &'static [Method] {
+    const GET: &[Method] = &[Method::GET];
+    const POST: &[Method] = &[Method::POST];
+    const GET_POST: &[Method] = &[Method::GET, Method::POST];
+    const GET_POST_PATCH: &[Method] = &[Method::GET, Method::POST, Method::PATCH];
+    const GET_POST_DELETE: &[Method] = &[Method::GET, Method::POST, Method::DELETE];
+    match path {
+        "/_sim/stats" | "/_sim/clock" => GET,
+        "/_sim/rotate" | "/_sim/revoke" | "/_sim/reset-stats" | "/_sim/container/rotate" | "/_sim/container/revoke" => POST,
+        "/_sim/static-keys" => GET_POST,
+        "/_sim/config" | "/_sim/faults" => GET_POST_PATCH,
+        "/_sim/script" => GET_POST_DELETE,
+        _ => &[],
     }
 }
 
-fn not_allowed(allow: &'static str) -> Resp {
-    let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
-    resp
+pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let allowed = allowed_methods(&path);
+    if !allowed.is_empty() {
+        if let Some(resp) = method_not_allowed(&method, allowed, |status| error(status, "method not allowed")) {
+            return resp;
+        }
+    }
+    match (path.as_str(), method) {
+        ("/_sim/stats", Method::GET) => json(StatusCode::OK, &shared.stats()),
+        ("/_sim/clock", Method::GET) => json(StatusCode::OK, &clock_info(shared)),
+        ("/_sim/rotate", Method::POST) => {
+            shared.rotate_now();
+            json(StatusCode::OK, &shared.stats())
+        }
+        ("/_sim/revoke", Method::POST) => {
+            shared.revoke_current();
+            json(StatusCode::OK, &shared.stats())
+        }
+        ("/_sim/reset-stats", Method::POST) => {
+            shared.reset_stats();
+            json(StatusCode::OK, &shared.stats())
+        }
+        ("/_sim/container/rotate", Method::POST) => {
+            shared.rotate_container_now();
+            json(StatusCode::OK, &shared.stats())
+        }
+        ("/_sim/container/revoke", Method::POST) => {
+            shared.revoke_container_current();
+            json(StatusCode::OK, &shared.stats())
+        }
+        ("/_sim/config", Method::GET) => json(StatusCode::OK, &shared.sources.get()),
+        ("/_sim/config", Method::POST) => set_config(shared, req).await,
+        ("/_sim/config", Method::PATCH) => patch_config(shared, req).await,
+        ("/_sim/static-keys", Method::GET) => static_keys(shared),
+        ("/_sim/static-keys", Method::POST) => add_static_key(shared, req).await,
+        ("/_sim/faults", Method::GET) => json(StatusCode::OK, &shared.faults.get()),
+        ("/_sim/faults", Method::POST) => set_faults(shared, req).await,
+        ("/_sim/faults", Method::PATCH) => patch_faults(shared, req).await,
+        ("/_sim/script", Method::GET) => script_status(shared),
+        ("/_sim/script", Method::POST) => start_script(shared, req).await,
+        ("/_sim/script", Method::DELETE) => {
+            shared.script.cancel();
+            script_status(shared)
+        }
+        _ => error(StatusCode::NOT_FOUND, format!("no such control endpoint: {path}")),
+    }
 }
 
 /// Reads a JSON object body into `T`; an empty (or all-whitespace) body is `T::default()`.

@@ -33,7 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use crate::patch::{patch_field, patch_opt};
 
 /// The largest accepted `aws_clock_skew_ms` in either direction: one year.
 pub const MAX_SKEW_MS: i64 = 365 * 24 * 3600 * 1000;
@@ -74,54 +76,32 @@ impl FaultsConfig {
     }
 }
 
-/// Deserializes a present field (even `null`) as `Some(..)`, so that with `#[serde(default)]` a
-/// missing field is `None` and a `null` one is `Some(None)`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// A partial [`FaultsConfig`], as sent to `PATCH /_sim/faults` and in script steps: every field
 /// is optional; a missing field (`None`) is left as it is, a field given as `null` (`Some(None)`)
 /// goes back to its default ("no fault"), a value (`Some(Some(v))`) is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultsPatch {
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub imds_status_override: Option<Option<u16>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub imds_delay_ms: Option<Option<u64>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub credentials_status_override: Option<Option<u16>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub credentials_body_override: Option<Option<String>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub aws_clock_skew_ms: Option<Option<i64>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub token_put_hang: Option<Option<bool>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub serve_expired_credentials: Option<Option<bool>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub imds_down: Option<Option<bool>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub imds_throttle: Option<Option<bool>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub credentials_truncate: Option<Option<bool>>,
-}
-
-fn patch_field<T: Default + Clone>(target: &mut T, patch: &Option<Option<T>>) {
-    if let Some(v) = patch {
-        *target = v.clone().unwrap_or_default();
-    }
-}
-
-fn patch_opt<T: Clone>(target: &mut Option<T>, patch: &Option<Option<T>>) {
-    if let Some(v) = patch {
-        *target = v.clone();
-    }
 }
 
 impl FaultsPatch {

@@ -26,11 +26,11 @@
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW};
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
 
 use crate::clock::rfc3339_seconds;
-use crate::server::{response, status_or_500, text, DropConnection, Resp};
+use crate::http::{method_not_allowed, response, status_or_500, text, DropConnection, Resp};
 use crate::state::{shift, IssuedCredentials, Shared};
 
 pub const TOKEN_PATH: &str = "/latest/api/token";
@@ -55,12 +55,6 @@ fn error_page(status: StatusCode) -> Resp {
          <head>\n  <title>{title}</title>\n </head>\n <body>\n  <h1>{title}</h1>\n </body>\n</html>\n"
     );
     response(status, "text/html", body)
-}
-
-fn method_not_allowed(allow: &'static str) -> Resp {
-    let mut resp = error_page(StatusCode::METHOD_NOT_ALLOWED);
-    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
-    resp
 }
 
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Resp, DropConnection> {
@@ -106,11 +100,12 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
     if req.headers().contains_key("x-forwarded-for") {
         return error_page(StatusCode::FORBIDDEN);
     }
-    if path == TOKEN_PATH {
-        return if method == Method::PUT { put_token(shared, req) } else { method_not_allowed("PUT") };
+    let allowed = if path == TOKEN_PATH { Method::PUT } else { Method::GET };
+    if let Some(resp) = method_not_allowed(method, &[allowed], error_page) {
+        return resp;
     }
-    if method != Method::GET {
-        return method_not_allowed("GET");
+    if path == TOKEN_PATH {
+        return put_token(shared, req);
     }
     let token_ok = req.headers().get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|t| shared.token_valid(t));
     if !token_ok {

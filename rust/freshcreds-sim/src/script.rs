@@ -26,7 +26,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::faults::FaultsPatch;
-use crate::state::Shared;
 
 /// The most steps a script may have.
 pub const MAX_STEPS: usize = 10_000;
@@ -120,7 +119,24 @@ struct State {
     task: Option<JoinHandle<()>>,
 }
 
-/// The script runner held by [`Shared`].
+/// What a script acts on: the simulator's shared state (`crate::state::Shared` implements it).
+/// Declared here so that this module needs nothing from the state module.
+pub(crate) trait ScriptTarget: Send + Sync + 'static {
+    /// The runner that holds this target's script.
+    fn script_runner(&self) -> &ScriptRunner;
+    /// Sim seconds per real second.
+    fn time_scale(&self) -> f64;
+    /// Whether applied steps are logged to stderr.
+    fn log_requests(&self) -> bool;
+    /// Applies a step's faults patch, as `PATCH /_sim/faults`.
+    fn patch_faults(&self, patch: &FaultsPatch) -> Result<(), String>;
+    /// Revokes the current generation and issues the next, as `POST /_sim/revoke`.
+    fn revoke_generation(&self);
+    /// Issues a new generation, as `POST /_sim/rotate`.
+    fn rotate_generation(&self);
+}
+
+/// The script runner held by the [`ScriptTarget`].
 #[derive(Default)]
 pub(crate) struct ScriptRunner {
     state: Mutex<State>,
@@ -137,11 +153,11 @@ fn elapsed_sim(started: Instant, scale: f64) -> f64 {
 impl ScriptRunner {
     /// Starts `script` (after validating it), replacing any running one. Must be called inside a
     /// tokio runtime.
-    pub fn start(shared: &Arc<Shared>, script: Script) -> Result<(), String> {
+    pub fn start<T: ScriptTarget>(target: &Arc<T>, script: Script) -> Result<(), String> {
         script.validate()?;
-        let scale = shared.clock.scale();
+        let scale = target.time_scale();
         let started = Instant::now();
-        let mut st = lock(&shared.script.state);
+        let mut st = lock(&target.script_runner().state);
         if let Some(t) = st.task.take() {
             t.abort();
         }
@@ -161,7 +177,7 @@ impl ScriptRunner {
             })
             .collect();
         let epoch = st.epoch;
-        let weak = Arc::downgrade(shared);
+        let weak = Arc::downgrade(target);
         let times: Vec<f64> = script.steps.iter().map(|s| s.at_sim_secs).collect();
         st.task = Some(tokio::spawn(async move {
             for (i, at) in times.into_iter().enumerate() {
@@ -172,8 +188,8 @@ impl ScriptRunner {
                     None => std::future::pending::<()>().await,
                 }
                 // A weak reference, so that a forgotten task never keeps the state alive.
-                let Some(shared) = weak.upgrade() else { return };
-                if !apply_step(&shared, epoch, i, started, scale) {
+                let Some(target) = weak.upgrade() else { return };
+                if !apply_step(&*target, epoch, i, started, scale) {
                     return;
                 }
             }
@@ -210,10 +226,10 @@ impl ScriptRunner {
 }
 
 /// Applies step `i` if the script of `epoch` is still the live one. Returns whether to go on.
-fn apply_step(shared: &Shared, epoch: u64, i: usize, started: Instant, scale: f64) -> bool {
+fn apply_step(target: &impl ScriptTarget, epoch: u64, i: usize, started: Instant, scale: f64) -> bool {
     // Holding the script lock while applying keeps a concurrent cancel or restart from
     // interleaving with a half-applied step; nothing here takes the script lock again.
-    let mut st = lock(&shared.script.state);
+    let mut st = lock(&target.script_runner().state);
     if st.epoch != epoch {
         return false;
     }
@@ -222,22 +238,22 @@ fn apply_step(shared: &Shared, epoch: u64, i: usize, started: Instant, scale: f6
     };
     let step = slot.clone();
     if let Some(p) = &step.faults {
-        if let Err(e) = shared.faults.patch(p) {
+        if let Err(e) = target.patch_faults(p) {
             // Validated when the script was started, so this cannot happen; never panic anyway.
-            if shared.log_requests {
+            if target.log_requests() {
                 eprintln!("freshcreds-sim: script step {i}: faults not applied: {e}");
             }
         }
     }
     if step.revoke {
-        shared.revoke_current();
+        target.revoke_generation();
     }
     if step.rotate {
-        shared.rotate_now();
+        target.rotate_generation();
     }
     slot.applied = true;
     slot.applied_at_sim_secs = Some(elapsed_sim(started, scale));
-    if shared.log_requests {
+    if target.log_requests() {
         eprintln!("freshcreds-sim: script step {i} applied (at_sim_secs {})", step.at_sim_secs);
     }
     true

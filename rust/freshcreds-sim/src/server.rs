@@ -1,4 +1,5 @@
-//! The HTTP/1.1 server: accept loop, routing, common headers, request bodies and request logging.
+//! The HTTP/1.1 server: accept loop, routing, common headers and request logging. The pieces the
+//! handlers share (response builders, body reading, the 405 answer) are in [`crate::http`].
 //!
 //! * Routing: `/latest` and `/latest/...` → IMDS; `/_sim/...` → control API; `/` with an
 //!   `X-Amz-Target: AmazonSQS.…` header → SQS; any other `/` → STS; `/container/...` → container
@@ -13,112 +14,20 @@
 //! * With logging on, one line per request goes to stderr: method, path (never the query string,
 //!   headers or bodies, so no secrets or tokens), status and, for STS and SQS, the outcome code.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, DATE, SERVER};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::{HeaderValue, DATE, SERVER};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::clock::http_date;
+use crate::http::{text, DropConnection, LogNote, Resp};
 use crate::state::Shared;
 use crate::{container, control, imds, sqs, sso, sts};
-
-pub(crate) type Resp = Response<Full<Bytes>>;
-
-/// The largest request body accepted (STS, SQS and control API).
-pub const MAX_BODY: usize = 64 * 1024;
-/// How much of an oversized body is read and discarded before answering 413.
-const DRAIN_CAP: usize = 8 * 1024 * 1024;
-
-/// "Close this connection without answering."
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DropConnection;
-
-impl fmt::Display for DropConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection dropped on purpose")
-    }
-}
-
-impl std::error::Error for DropConnection {}
-
-/// A short outcome note attached to a response for the request log (e.g. an STS error code).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct LogNote(pub &'static str);
-
-/// Builds a response with a body and content type.
-pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-/// A `text/plain` response.
-pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
-    response(status, "text/plain", body)
-}
-
-/// An `application/json` response.
-pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp {
-    match serde_json::to_vec(value) {
-        Ok(body) => response(status, "application/json", body),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("serialization failed: {e}")),
-    }
-}
-
-/// A status from a number, or 500 when it is not a usable final status.
-pub(crate) fn status_or_500(code: u16) -> StatusCode {
-    match StatusCode::from_u16(code) {
-        Ok(s) if (200..=599).contains(&code) => s,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-pub(crate) enum BodyError {
-    TooLarge,
-    Failed,
-}
-
-/// Reads a request body of at most `limit` bytes. An oversized body is drained (up to a cap) so
-/// the client reliably receives the 413 instead of a connection reset.
-pub(crate) async fn read_body(mut body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError> {
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
-    let mut too_large = declared.is_some_and(|n| n > limit as u64);
-    if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut buf = BytesMut::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Failed)?;
-        if let Ok(data) = frame.into_data() {
-            total = total.saturating_add(data.len());
-            if total > limit {
-                too_large = true;
-                buf.clear();
-            }
-            if !too_large {
-                buf.extend_from_slice(&data);
-            }
-            if total > DRAIN_CAP {
-                break;
-            }
-        }
-    }
-    if too_large {
-        Err(BodyError::TooLarge)
-    } else {
-        Ok(buf.freeze())
-    }
-}
 
 async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
     let path = req.uri().path();

@@ -1,4 +1,14 @@
-//! AWS Signature Version 4 building blocks, used by the STS endpoint to verify requests.
+//! AWS Signature Version 4 building blocks, used by the STS and SQS endpoints to verify requests
+//! (`verify` in [`crate::sts`]).
+//!
+//! This verifier is written independently of the signers in the AWS SDKs (`aws-sigv4` and the
+//! Java SDKs' `Aws4Signer` / `AwsV4HttpSigner`), on purpose, and must stay so: do not replace it
+//! with, or derive it from, an SDK's signing code. The simulator exists to check requests that the
+//! SDKs sign; a verifier that shares the signer's code shares its bugs — a wrong canonical
+//! query, header or path would be computed identically on both sides and the signatures would
+//! still match — while an independent implementation, pinned to the AWS documentation's worked
+//! examples in the tests below, rejects the request and exposes the bug. Only generic primitives
+//! come from crates (HMAC, SHA-256, hex, percent-encoding with the encode set defined here).
 //!
 //! * canonical request = `method \n canonical URI \n canonical query \n canonical headers \n
 //!   signed headers \n payload hash`, where the canonical URI is the RFC 3986 encoding of the path
@@ -15,6 +25,7 @@
 //! Everything here is a pure function of its inputs and never panics on malformed input.
 
 use hmac::{Hmac, Mac};
+use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 /// The only algorithm accepted.
@@ -148,50 +159,24 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
     hmac_sha256(&k_service, b"aws4_request")
 }
 
+/// The bytes RFC 3986 (and SigV4) leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// [`UNRESERVED`] and `/`, for paths.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+
 /// RFC 3986 encoding: every byte except `A-Z a-z 0-9 - _ . ~` (and `/` when `keep_slash`) becomes
 /// `%XX` with uppercase hex.
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(input.len());
-    for &b in input {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encode(input, if keep_slash { UNRESERVED_AND_SLASH } else { UNRESERVED }).to_string()
 }
 
 /// Decodes `%XX` escapes (malformed escapes are kept literally). `plus_as_space` is for form
-/// bodies.
+/// bodies (a literal `+` is a space there; `%2B` stays a `+`).
 pub fn percent_decode(input: &str, plus_as_space: bool) -> Vec<u8> {
-    let b = input.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if plus_as_space => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    out
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+    if plus_as_space {
+        percent_encoding::percent_decode(input.replace('+', " ").as_bytes()).collect()
+    } else {
+        percent_encoding::percent_decode(input.as_bytes()).collect()
     }
 }
 
@@ -363,6 +348,9 @@ mod tests {
         assert_eq!(percent_decode("%", false), b"%");
         assert_eq!(percent_decode("%4", false), b"%4");
         assert_eq!(percent_decode("%41", false), b"A");
+        assert_eq!(percent_decode("a%2Bb+c", true), b"a+b c");
+        assert_eq!(percent_decode("a+b%e2%82%AC", false), "a+b€".as_bytes());
+        assert_eq!(uri_encode("é\u{0}%".as_bytes(), false), "%C3%A9%00%25");
         assert_eq!(canonical_query("b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
         assert_eq!(canonical_query("x=a%20b&y=a+b"), "x=a%20b&y=a%2Bb");
         assert_eq!(canonical_header_value("  a   b \t c  "), "a b c");

@@ -20,7 +20,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use crate::patch::patch_opt;
 
 /// The default `container_auth_token`.
 pub const DEFAULT_CONTAINER_AUTH_TOKEN: &str = "sim-container-token";
@@ -68,25 +70,16 @@ impl SourcesConfig {
     }
 }
 
-/// Deserializes a present field (even `null`) as `Some(..)`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// A partial [`SourcesConfig`] for `PATCH /_sim/config`: a missing field (`None`) stays as it
 /// is, `null` (`Some(None)`) sets "none", a value (`Some(Some(v))`) is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourcesPatch {
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub container_auth_token: Option<Option<String>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub web_identity_token: Option<Option<String>>,
-    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub sso_access_token: Option<Option<String>>,
 }
 
@@ -94,15 +87,9 @@ impl SourcesPatch {
     /// `cfg` with this patch applied (not validated).
     pub fn applied_to(&self, cfg: &SourcesConfig) -> SourcesConfig {
         let mut c = cfg.clone();
-        for (target, patch) in [
-            (&mut c.container_auth_token, &self.container_auth_token),
-            (&mut c.web_identity_token, &self.web_identity_token),
-            (&mut c.sso_access_token, &self.sso_access_token),
-        ] {
-            if let Some(v) = patch {
-                *target = v.clone();
-            }
-        }
+        patch_opt(&mut c.container_auth_token, &self.container_auth_token);
+        patch_opt(&mut c.web_identity_token, &self.web_identity_token);
+        patch_opt(&mut c.sso_access_token, &self.sso_access_token);
         c
     }
 }

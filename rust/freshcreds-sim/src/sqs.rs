@@ -10,7 +10,7 @@
 //!
 //! Every answer is `application/x-amz-json-1.0` with an `x-amzn-RequestId` header. In order:
 //!
-//! 1. a method other than POST → 405 `MethodNotAllowed`;
+//! 1. a method other than POST → 405 `MethodNotAllowed` (with `Allow: POST`);
 //! 2. checks 1–6 of [`crate::sts`], with the credential scope's service `sqs` instead of `sts`
 //!    (a request signed for `sts` → 403 `SignatureDoesNotMatch` "Credential should be scoped to
 //!    correct service: 'sqs'. "): `MissingAuthenticationToken`, `IncompleteSignature`,
@@ -53,9 +53,10 @@ use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 use serde_json::{json, Map, Value};
 
-use crate::server::{read_body, response, BodyError, LogNote, Resp, MAX_BODY};
+use crate::http::{aws_response, method_not_allowed, read_body, Resp, MAX_BODY};
+use crate::query::StsError;
 use crate::state::{request_id, Principal, Shared, ACCOUNT};
-use crate::sts::{self, StsError};
+use crate::sts;
 
 /// The header that names the operation.
 pub const TARGET_HEADER: &str = "x-amz-target";
@@ -102,12 +103,7 @@ impl From<StsError> for SqsError {
 }
 
 fn json_response(status: StatusCode, request_id: &str, body: &Value, note: &'static str) -> Resp {
-    let mut resp = response(status, CONTENT_TYPE, body.to_string());
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp.extensions_mut().insert(LogNote(note));
-    resp
+    aws_response(status, CONTENT_TYPE, request_id, body.to_string(), note)
 }
 
 fn error_response(shared: &Shared, request_id: &str, err: SqsError) -> Resp {
@@ -134,6 +130,10 @@ fn ok_response(shared: &Shared, request_id: &str, body: &Value) -> Resp {
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     shared.count(|s| s.sqs_calls += 1);
     let rid = request_id();
+    let not_allowed = |status| error_response(shared, &rid, StsError::new(status, "MethodNotAllowed", "Only POST is supported.").into());
+    if let Some(resp) = method_not_allowed(req.method(), &[Method::POST], not_allowed) {
+        return resp;
+    }
     match answer(shared, req).await {
         Ok(body) => ok_response(shared, &rid, &body),
         Err(err) => error_response(shared, &rid, err),
@@ -142,19 +142,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
 
 async fn answer(shared: &Shared, req: Request<Incoming>) -> Result<Value, SqsError> {
     let (parts, body) = req.into_parts();
-    if parts.method != Method::POST {
-        return Err(StsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only POST is supported.").into());
-    }
-    let body = match read_body(body, &parts.headers, MAX_BODY).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            let msg = format!("Request body must not exceed {MAX_BODY} bytes.");
-            return Err(StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg).into());
-        }
-        Err(BodyError::Failed) => {
-            return Err(StsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "The request body could not be read.").into());
-        }
-    };
+    let body = read_body(body, &parts.headers, MAX_BODY).await.map_err(StsError::from)?;
     let key = sts::verify(shared, &parts, &body, SERVICE)?;
     let input = parse_input(&body)?;
     let target = parts.headers.get(TARGET_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();

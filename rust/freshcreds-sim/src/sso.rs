@@ -19,12 +19,12 @@
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW};
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::clock::epoch_millis;
-use crate::server::{json, Resp};
+use crate::http::{json, method_not_allowed, Resp};
 use crate::sigv4::{constant_time_eq, parse_pairs, sha256_hex};
 use crate::state::{RoleSession, Shared};
 
@@ -72,9 +72,9 @@ pub(crate) fn handle(shared: &Shared, req: &Request<Incoming>) -> Resp {
     if req.uri().path() != CREDENTIALS_PATH {
         return error(StatusCode::NOT_FOUND, "NotFoundException", "No such operation.");
     }
-    if req.method() != Method::GET {
-        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET is supported.");
-        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET"));
+    if let Some(resp) =
+        method_not_allowed(req.method(), &[Method::GET], |status| error(status, "MethodNotAllowed", "Only GET is supported."))
+    {
         return resp;
     }
     let token = req.headers().get(TOKEN_HEADER).map(HeaderValue::as_bytes);

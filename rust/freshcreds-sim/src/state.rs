@@ -31,10 +31,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SimClock;
-use crate::faults::Faults;
-use crate::script::ScriptRunner;
+use crate::config::SimConfig;
+use crate::faults::{Faults, FaultsPatch};
+use crate::script::{ScriptRunner, ScriptTarget};
 use crate::sources::Sources;
-use crate::SimConfig;
 
 /// How many credential generations STS remembers.
 pub const MAX_GENERATIONS: usize = 10_000;
@@ -581,6 +581,33 @@ impl Shared {
     pub fn token_valid(&self, token: &str) -> bool {
         let now = self.clock.sim_now();
         lock(&self.tokens).get(token).is_some_and(|exp| now < *exp)
+    }
+}
+
+/// What a fault script does to the simulator.
+impl ScriptTarget for Shared {
+    fn script_runner(&self) -> &ScriptRunner {
+        &self.script
+    }
+
+    fn time_scale(&self) -> f64 {
+        self.clock.scale()
+    }
+
+    fn log_requests(&self) -> bool {
+        self.log_requests
+    }
+
+    fn patch_faults(&self, patch: &FaultsPatch) -> Result<(), String> {
+        self.faults.patch(patch).map(|_| ())
+    }
+
+    fn revoke_generation(&self) {
+        self.revoke_current();
+    }
+
+    fn rotate_generation(&self) {
+        self.rotate_now();
     }
 }
 

@@ -1,9 +1,13 @@
 //! AWS STS (query protocol) at `/`, with real SigV4 verification: `GetCallerIdentity`,
 //! `AssumeRole` and the unsigned `AssumeRoleWithWebIdentity` (the latter two in [`crate::assume`]).
 //!
+//! The query-protocol pieces shared with [`crate::assume`] (parameters, XML answers, the
+//! `ErrorResponse` and its counters, [`StsError`]) live in the private `query` module.
+//!
 //! Requests are `POST /` with a form body (`Action=GetCallerIdentity&Version=2011-06-15`,
 //! `Content-Type: application/x-www-form-urlencoded[; charset=utf-8]`) as the AWS SDKs for Java
-//! send them; `GET /?Action=…` works too. Bodies over 64 KiB → 413.
+//! send them; `GET /?Action=…` works too. Other methods → 405 `MethodNotAllowed` with
+//! `Allow: GET, POST`. Bodies over 64 KiB → 413.
 //!
 //! `Action=AssumeRoleWithWebIdentity` (with `Version` 2011-06-15 or none) is not signed and skips
 //! checks 1–6 (an `Authorization` header on it is ignored). Every other request goes through these
@@ -47,20 +51,21 @@
 use std::time::{Duration, SystemTime};
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 
 use crate::assume;
 use crate::clock::{amz_date, parse_amz_date};
+use crate::http::{method_not_allowed, read_body, Resp, MAX_BODY};
 use crate::imds::INSTANCE_ID;
-use crate::server::{read_body, response, BodyError, LogNote, Resp, MAX_BODY};
+use crate::query::{error_response, xml_response, Params};
 use crate::sigv4;
 use crate::state::{request_id, KnownKey, Principal, Shared, STATIC_USER_ARN, STATIC_USER_ID};
 
+pub use crate::query::{xml_escape, StsError, NAMESPACE};
 pub use crate::state::ACCOUNT;
 
-pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const API_VERSION: &str = "2011-06-15";
 /// The service name STS requests must be signed for (credential scope).
 pub const SERVICE: &str = "sts";
@@ -70,18 +75,8 @@ pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 
-/// An STS error answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
+/// The errors of checks 1–6 ([`verify`]).
 impl StsError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
-        StsError { status, code, message: message.into() }
-    }
     fn incomplete(message: impl Into<String>) -> StsError {
         StsError::new(StatusCode::FORBIDDEN, "IncompleteSignature", message)
     }
@@ -91,47 +86,6 @@ impl StsError {
     fn invalid_token() -> StsError {
         StsError::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID_TOKEN)
     }
-}
-
-/// Escapes text for XML element content.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-pub(crate) fn xml_response(status: StatusCode, request_id: &str, body: String, note: &'static str) -> Resp {
-    let mut resp = response(status, "text/xml", body);
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp.extensions_mut().insert(LogNote(note));
-    resp
-}
-
-pub(crate) fn error_response(shared: &Shared, request_id: &str, err: StsError) -> Resp {
-    shared.count(|s| match err.code {
-        "SignatureDoesNotMatch" => s.sts_signature_does_not_match += 1,
-        "InvalidClientTokenId" => s.sts_invalid_client_token_id += 1,
-        "ExpiredToken" => s.sts_expired_token += 1,
-        _ => s.sts_other_errors += 1,
-    });
-    let body = format!(
-        "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
-        err.code,
-        xml_escape(&err.message)
-    );
-    xml_response(err.status, request_id, body, err.code)
 }
 
 fn ok_response(shared: &Shared, request_id: &str, principal: &Principal) -> Resp {
@@ -154,47 +108,17 @@ fn ok_response(shared: &Shared, request_id: &str, principal: &Principal) -> Resp
     xml_response(StatusCode::OK, request_id, body, "OK")
 }
 
-/// The request parameters: the query string's, then (for form bodies) the body's.
-pub(crate) struct Params(Vec<(Vec<u8>, Vec<u8>)>);
-
-impl Params {
-    fn from_request(parts: &Parts, body: &[u8]) -> Params {
-        let mut params = sigv4::parse_pairs(parts.uri.query().unwrap_or(""), true);
-        let is_form = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-        if is_form {
-            params.extend(sigv4::parse_pairs(&String::from_utf8_lossy(body), true));
-        }
-        Params(params)
-    }
-
-    /// The first value of `name` (lossy UTF-8).
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k.as_slice() == name.as_bytes()).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
-}
-
 pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     shared.count(|s| s.sts_calls += 1);
     let rid = request_id();
     let (parts, body) = req.into_parts();
-    if parts.method != Method::POST && parts.method != Method::GET {
-        let err = StsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Only GET and POST are supported.");
-        return error_response(shared, &rid, err);
+    let not_allowed = |status| error_response(shared, &rid, StsError::new(status, "MethodNotAllowed", "Only GET and POST are supported."));
+    if let Some(resp) = method_not_allowed(&parts.method, &[Method::GET, Method::POST], not_allowed) {
+        return resp;
     }
     let body = match read_body(body, &parts.headers, MAX_BODY).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            let msg = format!("Request body must not exceed {MAX_BODY} bytes.");
-            return error_response(shared, &rid, StsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", msg));
-        }
-        Err(BodyError::Failed) => {
-            let err = StsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "The request body could not be read.");
-            return error_response(shared, &rid, err);
-        }
+        Err(e) => return error_response(shared, &rid, e.into()),
     };
     let params = Params::from_request(&parts, &body);
     let action = params.get("Action");
@@ -369,10 +293,5 @@ mod tests {
         assert!(err.message.contains("is still later than 20150830T125100Z (20150830T124600Z + 5 min.)"));
         assert!(check_skew("20150830T125100Z", parse_amz_date("20150830T125100Z").expect("date"), now).is_ok());
         assert!(check_skew("20150830T124100Z", parse_amz_date("20150830T124100Z").expect("date"), now).is_ok());
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(xml_escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&apos;?");
     }
 }

@@ -164,6 +164,7 @@ async fn unsigned_garbled_or_unknown_credentials_are_refused() {
 
     let r = send(c.get(format!("{base}/")).header("X-Amz-Target", LIST_QUEUES)).await;
     assert_eq!(sqs_error(&r, 405, "com.amazon.coral.service#MethodNotAllowed"), "MethodNotAllowed");
+    assert_eq!(r.header("allow"), Some("POST"));
 
     let s = sim.stats();
     assert_eq!((s.sqs_calls, s.sqs_errors, s.sqs_ok, s.sts_calls), (5, 5, 0, 0));

@@ -57,6 +57,19 @@ async fn good_request_is_answered_with_the_caller_identity() {
 }
 
 #[tokio::test]
+async fn other_methods_are_not_allowed() {
+    let sim = start_default().await;
+    let (base, c) = (sim.base_url(), client());
+    let r = send(c.put(format!("{base}/")).body("Action=GetCallerIdentity&Version=2011-06-15")).await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.code(), "MethodNotAllowed");
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert!(r.header("x-amzn-requestid").is_some());
+    let s = sim.stats();
+    assert_eq!((s.sts_calls, s.sts_other_errors, s.sts_ok), (1, 1, 0));
+}
+
+#[tokio::test]
 async fn tampered_body_does_not_match() {
     let sim = start_default().await;
     let (base, c) = (sim.base_url(), client());
