@@ -10,6 +10,10 @@
 //!   never a crash. [`agents`] is the registry of live agents.
 //! * [`time`]: epoch milliseconds and the saturating conversions both bridges hand out.
 
+// No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
+// bridges, the Java or C caller) can act on, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod agents;
 pub mod failure;
 pub mod guard;

@@ -18,6 +18,10 @@
 //!   reports what it shadows.
 //! * [`config`]: options by name, as the JNI and C bridges hand them over, with environment fallback.
 
+// No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
+// bridges, the Java or C caller) can act on, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod agent;
 pub mod backoff;
 pub mod cache;

@@ -1,8 +1,6 @@
 //! Fails if any secret access key, session token or IMDS token reaches the logs, at TRACE level,
 //! through loads, refreshes, invalidation, failed refreshes and bad bodies.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use freshcreds_core::config::AgentOptions;
@@ -10,24 +8,13 @@ use freshcreds_core::env::Env;
 use freshcreds_core::Agent;
 use freshcreds_sim::{SimConfig, Simulator};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "support/log_capture.rs"]
+mod log_capture;
+use log_capture::Captured;
 
 #[test]
 fn no_secret_ever_reaches_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).with_ansi(false).init();
+    let captured = Captured::install_at_trace();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::start(SimConfig::default())).expect("simulator");
@@ -59,7 +46,7 @@ fn no_secret_ever_reaches_the_logs() {
     secrets.push(current.secret_access_key.clone());
     secrets.push(current.session_token.clone());
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+    let logs = captured.text();
     assert!(logs.contains("loaded new credentials"), "the test must actually capture the agent's logs:\n{logs}");
     assert!(logs.contains("refresh failed") || logs.contains("credentials source failed"), "failures were logged:\n{logs}");
     for secret in secrets.iter().filter(|s| s.len() >= 8) {

@@ -9,33 +9,16 @@
 //! One test function: it installs the global subscriber and sets `AWS_ENDPOINT_URL_STS` (aws-config
 //! reads it from the process environment) to the simulator on 127.0.0.1.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use freshcreds_core::config::AgentOptions;
 use freshcreds_core::env::Env;
 use freshcreds_core::Agent;
 use freshcreds_sim::{SimConfig, Simulator};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).to_string()
-    }
-}
+#[path = "support/log_capture.rs"]
+mod log_capture;
+use log_capture::Captured;
 
 fn env_of(pairs: Vec<(&str, String)>) -> Env {
     let map: std::collections::HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -50,9 +33,7 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn process_stderr_and_sts_exchanges_never_reach_errors_stats_or_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).with_ansi(false).init();
+    let captured = Captured::install_at_trace();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::start(SimConfig::default())).expect("simulator");
     std::env::set_var("AWS_ENDPOINT_URL_STS", sim.base_url());

@@ -10,6 +10,10 @@
 //! conversion are `freshcreds-bridge`'s, shared with the JNI library; what is C-only lives here:
 //! the status codes, C strings and their wiping.
 
+// No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
+// bridges, the Java or C caller) can act on, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::ffi::{c_char, CStr, CString};
 
 use freshcreds_bridge::{agents, time, Failure, FailureKind};

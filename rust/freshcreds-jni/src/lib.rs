@@ -16,6 +16,10 @@
 //! here, in `awaitSnapshot`), Rust never calls out. An attached non-daemon thread could keep the
 //! JVM from shutting down.
 
+// No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
+// bridges, the Java or C caller) can act on, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod contract;
 pub mod entry;
 pub mod exceptions;
