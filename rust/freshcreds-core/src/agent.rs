@@ -225,9 +225,7 @@ impl AgentClocks {
 /// What the chain is resolved from, as the options (else `env`) say: the order, IMDS unless
 /// disabled, and the timeouts.
 fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, clocks: &AgentClocks) -> ChainInputs<'a> {
-    let imds_disabled = options
-        .imds_disabled
-        .unwrap_or_else(|| client::disabled_by(env));
+    let imds_disabled = options.imds_disabled.unwrap_or_else(|| client::disabled_by(env));
     let imds = (!imds_disabled).then(|| ImdsLink {
         client: options.imds_client_builder(env.clone()).skew_estimator(clocks.skew.clone()),
         role_name: options.role_name.clone(),
@@ -236,8 +234,9 @@ fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, clocks: &AgentClock
     let attempt_timeout = options.attempt_timeout.unwrap_or(client::DEFAULT_ATTEMPT_TIMEOUT);
     // One deadline for a whole fetch from any source, so a hung process or endpoint cannot hold
     // the single-flight gate (see sources::timeout).
-    let load_timeout =
-        options.load_timeout.unwrap_or_else(|| timeout::default_load_timeout(attempt_timeout, options.max_attempts.unwrap_or(client::DEFAULT_MAX_ATTEMPTS)));
+    let load_timeout = options
+        .load_timeout
+        .unwrap_or_else(|| timeout::default_load_timeout(attempt_timeout, options.max_attempts.unwrap_or(client::DEFAULT_MAX_ATTEMPTS)));
     ChainInputs {
         env,
         system_properties: &options.system_properties,

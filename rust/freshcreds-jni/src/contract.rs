@@ -1,5 +1,5 @@
 //! The JNI contract in one table: [`native_agent!`] defines every native method of
-//! `dev.freshcreds.internal.NativeAgent` and, from the same definitions, [`NATIVE_METHODS`] —
+//! `dev.freshcreds.NativeAgent` and, from the same definitions, [`NATIVE_METHODS`] —
 //! each method's Java name, exported symbol and JNI signature. The signature is derived from the
 //! Rust parameter and return types ([`JavaType`]), so the table cannot drift from the exports;
 //! `tests/native_contract.rs` compares it with the `native` declarations of `NativeAgent.java`
@@ -11,11 +11,11 @@ use jni::objects::{JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jdouble, jint, jlong};
 
 /// The class whose `static native` methods the library implements.
-pub const JAVA_CLASS: &str = "dev.freshcreds.internal.NativeAgent";
+pub const JAVA_CLASS: &str = "dev.freshcreds.NativeAgent";
 
 /// The JNI short-name prefix of its methods' symbols (a method name with no `_`, `;`, `[` or
 /// non-ASCII character is used as is, which the table test checks).
-pub const SYMBOL_PREFIX: &str = "Java_dev_freshcreds_internal_NativeAgent_";
+pub const SYMBOL_PREFIX: &str = "Java_dev_freshcreds_NativeAgent_";
 
 /// One native method: what the JVM looks up and what it must find.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +80,7 @@ pub fn signature(params: &[&str], ret: &str) -> String {
 /// ```
 ///
 /// Each becomes `extern "system" fn rust_name(EnvUnowned, JClass, handle: jlong) -> JString`,
-/// exported as `Java_dev_freshcreds_internal_NativeAgent_javaName`, whose body runs inside
+/// exported as `Java_dev_freshcreds_NativeAgent_javaName`, whose body runs inside
 /// [`entry`](crate::entry::entry) with `env: &mut Env` and returns `Result<_, BridgeError>`.
 /// A method is only ever exported through this macro, which `tests/native_contract.rs` checks.
 macro_rules! native_agent {
@@ -90,8 +90,8 @@ macro_rules! native_agent {
     )*) => {
         $(
             $(#[doc = $doc])*
-            #[doc = concat!("\n\nThe native method `", $java, "` of `dev.freshcreds.internal.NativeAgent`.")]
-            #[unsafe(export_name = concat!("Java_dev_freshcreds_internal_NativeAgent_", $java))]
+            #[doc = concat!("\n\nThe native method `", $java, "` of `dev.freshcreds.NativeAgent`.")]
+            #[unsafe(export_name = concat!("Java_dev_freshcreds_NativeAgent_", $java))]
             pub extern "system" fn $rust<$lt>(
                 mut unowned: ::jni::EnvUnowned<$lt>,
                 _class: ::jni::objects::JClass<$lt>,
@@ -105,7 +105,7 @@ macro_rules! native_agent {
         pub const NATIVE_METHODS: &[$crate::contract::NativeMethod] = &[$(
             $crate::contract::NativeMethod {
                 name: $java,
-                symbol: concat!("Java_dev_freshcreds_internal_NativeAgent_", $java),
+                symbol: concat!("Java_dev_freshcreds_NativeAgent_", $java),
                 signature: {
                     fn signature() -> String {
                         // The types name the caller's lifetime, so they are spelled inside a

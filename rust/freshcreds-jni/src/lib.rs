@@ -1,4 +1,4 @@
-//! JNI bridge: the native half of `dev.freshcreds.internal.NativeAgent`.
+//! JNI bridge: the native half of `dev.freshcreds.NativeAgent`.
 //!
 //! The plumbing it shares with the C ABI lives in `freshcreds-bridge`: the handle registry
 //! (handles are ids, never pointers, so a closed, unknown or concurrently closed handle is an

@@ -1,4 +1,4 @@
-//! The native methods of `dev.freshcreds.internal.NativeAgent` (see DEVELOPERS.md for the
+//! The native methods of `dev.freshcreds.NativeAgent` (see DEVELOPERS.md for the
 //! contract). Each one is a thin shell: [`native_agent!`] for the export, the table entry and the
 //! panic-safe [`entry`](crate::entry::entry); the shared registry for the handle; the core
 //! `Agent` for the work.

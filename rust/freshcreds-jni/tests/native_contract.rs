@@ -1,5 +1,5 @@
 //! The JNI contract, checked from both ends: the `native` declarations of
-//! `dev.freshcreds.internal.NativeAgent` (parsed from `NativeAgent.java`: name, `static`,
+//! `dev.freshcreds.NativeAgent` (parsed from `NativeAgent.java`: name, `static`,
 //! parameter and return types resolved through the file's package and imports, turned into JNI
 //! signatures) must be exactly the methods of the Rust table `NATIVE_METHODS` — whose signatures
 //! are derived from the types of the exported functions. A method missing on either side, an
@@ -19,7 +19,7 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 /// The real `NativeAgent.java`.
 fn native_agent_java() -> PathBuf {
-    Path::new(ROOT).join("java/src/main/java/dev/freshcreds/internal/NativeAgent.java")
+    Path::new(ROOT).join("java/src/main/java/dev/freshcreds/NativeAgent.java")
 }
 
 // ------------------------------------------------------------------------------------ the tests
@@ -102,8 +102,8 @@ fn the_check_catches_a_missing_extra_or_changed_method() {
 
     let added = check("added", &|s| {
         s.replace(
-            "    public static native void close(long handle);",
-            "    public static native void close(long handle);\n    static native int pause(long handle, String why);",
+            "    static native void close(long handle);",
+            "    static native void close(long handle);\n    static native int pause(long handle, String why);",
         )
     });
     assert_eq!(added.len(), 1, "{added:?}");
@@ -123,12 +123,11 @@ fn the_check_catches_a_missing_extra_or_changed_method() {
     assert!(arity.len() == 1 && arity[0].contains("awaitSnapshot"), "{arity:?}");
 
     // A class resolved through an import: the snapshot class moved to another package.
-    let class =
-        check("class", &|s| s.replace("import dev.freshcreds.CredentialsSnapshot;", "import dev.freshcreds.v2.CredentialsSnapshot;"));
+    let class = check("class", &|s| s.replacen("\n\n", "\n\nimport dev.freshcreds.v2.CredentialsSnapshot;\n\n", 1));
     assert_eq!(class.len(), 3, "getCredentials, awaitSnapshot and refresh: {class:?}");
     assert!(class.iter().all(|p| p.contains("Ldev/freshcreds/v2/CredentialsSnapshot;")), "{class:?}");
 
-    let instance = check("instance", &|s| s.replace("public static native String sourceName", "public native String sourceName"));
+    let instance = check("instance", &|s| s.replace("static native String sourceName", "native String sourceName"));
     assert!(instance.len() == 1 && instance[0].contains("sourceName") && instance[0].contains("static"), "{instance:?}");
 
     let renamed = check("renamed", &|s| s.replace("native String shadowedSources(", "native String shadowed_sources("));
@@ -136,8 +135,8 @@ fn the_check_catches_a_missing_extra_or_changed_method() {
 
     let overloaded = check("overloaded", &|s| {
         s.replace(
-            "    public static native void close(long handle);",
-            "    public static native void close(long handle);\n    public static native void close(int handle);",
+            "    static native void close(long handle);",
+            "    static native void close(long handle);\n    public static native void close(int handle);",
         )
     });
     assert!(overloaded.iter().any(|p| p.contains("overloads native close")), "{overloaded:?}");
@@ -145,7 +144,7 @@ fn the_check_catches_a_missing_extra_or_changed_method() {
     // Comments, annotations, generics, `final` and varargs do not confuse the parser.
     let noise = check("noise", &|s| {
         s.replace(
-            "public static native void invalidate(long handle, String accessKeyId);",
+            "static native void invalidate(long handle, String accessKeyId);",
             "/* static native void ghost(); */ @Deprecated public static native void invalidate(final long handle, @SuppressWarnings(\"x\") java.lang.String accessKeyId); // native void ghost2();",
         )
         .replace("create(String[] options)", "create(String... options)")

@@ -97,11 +97,12 @@ impl ContainerProvider {
     /// endpoint is one the SDKs refuse, or the token variable holds something no header can carry.
     /// `attempt_timeout` bounds each HTTP attempt (connect and answer).
     pub fn from_env(env: &Env, attempt_timeout: Duration) -> Option<Result<ContainerProvider, CredentialsError>> {
-        let (text, from) = match (env.get(env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), env.get(env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI)) {
-            (Some(relative), _) => (format!("{ECS_HOST}{}", relative.trim()), env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI),
-            (None, Some(full)) => (full.trim().to_string(), env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI),
-            (None, None) => return None,
-        };
+        let (text, from) =
+            match (env.get(env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), env.get(env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI)) {
+                (Some(relative), _) => (format!("{ECS_HOST}{}", relative.trim()), env_vars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI),
+                (None, Some(full)) => (full.trim().to_string(), env_vars::AWS_CONTAINER_CREDENTIALS_FULL_URI),
+                (None, None) => return None,
+            };
         Some(Self::build(env, text, from, attempt_timeout))
     }
 

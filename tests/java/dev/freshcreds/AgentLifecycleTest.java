@@ -1,7 +1,6 @@
 package dev.freshcreds;
 
 import dev.freshcreds.e2e.SimulatorProcess;
-import dev.freshcreds.internal.NativeAgent;
 import dev.freshcreds.internal.WallClock;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;

@@ -1,7 +1,6 @@
 package dev.freshcreds;
 
 import dev.freshcreds.e2e.SimulatorProcess;
-import dev.freshcreds.internal.NativeAgent;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;

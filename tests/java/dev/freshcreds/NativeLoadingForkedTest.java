@@ -1,6 +1,5 @@
 package dev.freshcreds;
 
-import dev.freshcreds.internal.NativeAgent;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;

@@ -1,7 +1,6 @@
 package dev.freshcreds;
 
 import dev.freshcreds.internal.MonotonicClock;
-import dev.freshcreds.internal.NativeAgent;
 import dev.freshcreds.internal.WallClock;
 
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,5 @@
 package dev.freshcreds;
 
-import dev.freshcreds.internal.NativeAgent;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
