@@ -2,7 +2,7 @@
 # Fuzzes freshcreds-core's parsers and validators with cargo-fuzz (libFuzzer, nightly Rust).
 #
 #   scripts/fuzz.sh [--keep-corpus] [SECONDS_PER_TARGET] [TARGET...]   (default: 300 s, every target)
-#   scripts/fuzz.sh --smoke                                            (about 20 s per target; CI)
+#   scripts/fuzz.sh --smoke                                            (about 10 s per target; CI)
 #
 # Targets (rust/fuzz/fuzz_targets/): imds_credentials_document, date_header_skew, profile_parse,
 # agent_options, container_uri. Each starts from its kept corpus rust/fuzz/corpus/<target>/ and its
@@ -29,7 +29,7 @@ keep_corpus=0
 targets=()
 for arg in "$@"; do
   case "$arg" in
-    --smoke) seconds=20 ;;
+    --smoke) seconds=10 ;;
     --keep-corpus) keep_corpus=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $arg (try --help)" >&2; exit 2 ;;
