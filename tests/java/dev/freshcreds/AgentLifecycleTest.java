@@ -58,6 +58,17 @@ public class AgentLifecycleTest {
         }
     }
 
+    /** The SDK providers report a closed agent as the SDK's SdkClientException, caused by AgentClosedException. */
+    private static void assertProviderClosed(String what, Call call) {
+        try {
+            call.run();
+            fail(what + " worked after close");
+        } catch (com.amazonaws.SdkClientException | software.amazon.awssdk.core.exception.SdkClientException e) {
+            assertTrue(what + ": " + e.getCause(), e.getCause() instanceof AgentClosedException);
+            assertTrue(what + ": " + e.getMessage(), e.getMessage().contains("closed"));
+        }
+    }
+
     @Test(timeout = 60_000)
     public void everyMethodThrowsAgentClosedExceptionAfterClose() {
         final FreshcredsAgent agent = simAgent().build();
@@ -192,7 +203,7 @@ public class AgentLifecycleTest {
         v1.close();
         v1.close();
         assertTrue("an owning provider closes its agent", v1.agent().isClosed());
-        assertClosed("v1 getCredentials", new Call() { public void run() { v1.getCredentials(); } });
+        assertProviderClosed("v1 getCredentials", new Call() { public void run() { v1.getCredentials(); } });
 
         FreshcredsAgent shared = simAgent().build();
         try {
@@ -203,7 +214,7 @@ public class AgentLifecycleTest {
             assertNotNull("a shared provider outlives the clients that close it", v2.resolveCredentials().accessKeyId());
             assertNotNull(shared.currentSnapshot());
             shared.close();
-            assertClosed("v2 resolveCredentials after the agent closed", new Call() { public void run() { v2.resolveCredentials(); } });
+            assertProviderClosed("v2 resolveCredentials after the agent closed", new Call() { public void run() { v2.resolveCredentials(); } });
         } finally {
             shared.close();
         }

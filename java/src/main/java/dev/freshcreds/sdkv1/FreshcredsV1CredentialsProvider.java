@@ -1,13 +1,15 @@
 package dev.freshcreds.sdkv1;
 
+import com.amazonaws.SdkClientException;
 import com.amazonaws.auth.AWSCredentials;
 import com.amazonaws.auth.AWSCredentialsProvider;
 import com.amazonaws.auth.BasicAWSCredentials;
 import com.amazonaws.auth.BasicSessionCredentials;
 import dev.freshcreds.AgentClosedException;
 import dev.freshcreds.AgentOptions;
-import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
+import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.FreshcredsException;
 
 import java.io.Closeable;
 
@@ -29,6 +31,22 @@ import java.io.Closeable;
  * <p>A provider from {@link #builder()} owns its agent and closes it in {@link #close()}; one from
  * {@link #create(FreshcredsAgent)} uses an agent the caller owns, which many providers and clients
  * may share. Close the provider, or the agent you own, when the application is done with it.
+ *
+ * <p><b>Chain order.</b> {@link #builder()} follows SDK v1's {@code DefaultAWSCredentialsProviderChain}:
+ * environment variables, Java system properties, web identity, profile, then container credentials or
+ * the instance role ({@code EC2ContainerCredentialsProviderWrapper}), that is
+ * {@code source("environment", "systemProperties", "webIdentity", "profile", "container", "imds")}.
+ * This is also {@link FreshcredsAgent#builder()}'s default. {@link Builder#source(String...)} replaces
+ * it; a provider from {@link #create(FreshcredsAgent)} uses the order its agent was built with.
+ *
+ * <p><b>Errors.</b> Like the SDK's own providers, {@link #getCredentials()} and {@link #refresh()} fail
+ * with the SDK's {@link SdkClientException}: its message is the freshcreds message and its
+ * {@linkplain Throwable#getCause() cause} the {@link FreshcredsException} (e.g. a
+ * {@link dev.freshcreds.CredentialsUnavailableException}). A client call without credentials throws
+ * that exception, and {@code AWSCredentialsProviderChain} moves on to its next provider. Building a
+ * provider ({@link Builder#build()}) reports a bad option or a missing native library with the
+ * freshcreds types, as {@link FreshcredsAgent.Builder#build()} does; the agent's own methods keep
+ * them too.
  */
 public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProvider, Closeable {
 
@@ -70,8 +88,8 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
     /**
      * Builds a provider that owns its own agent and closes it on {@link #close()}.
      *
-     * @return a new builder with the agent's defaults; it takes every option of
-     *         {@link FreshcredsAgent#builder()}
+     * @return a new builder with the agent's defaults, the chain order set to SDK v1's (see
+     *         {@link Builder}); it takes every option of {@link FreshcredsAgent#builder()}
      */
     public static Builder builder() {
         return new Builder();
@@ -84,12 +102,22 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
      *
      * @return {@code BasicSessionCredentials} when there is a session token, else
      *         {@code BasicAWSCredentials}; the same object while the agent's snapshot is the same
-     * @throws dev.freshcreds.CredentialsUnavailableException if credentials could not be fetched
-     * @throws AgentClosedException                          after {@link #close()}, or once the agent
-     *                                                       is closed
+     * @throws SdkClientException if credentials could not be fetched (cause:
+     *                            {@link dev.freshcreds.CredentialsUnavailableException}), after
+     *                            {@link #close()} or once the agent is closed (cause:
+     *                            {@link AgentClosedException}), or on any other freshcreds failure
+     *                            (cause: that {@link FreshcredsException})
      */
     @Override
     public AWSCredentials getCredentials() {
+        try {
+            return resolve();
+        } catch (FreshcredsException e) {
+            throw sdkClientException(e);
+        }
+    }
+
+    private AWSCredentials resolve() {
         if (closed) {
             throw new AgentClosedException("this FreshcredsV1CredentialsProvider was closed; build a new one");
         }
@@ -110,16 +138,27 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
      * {@link FreshcredsAgent#refresh()}). Not needed for normal operation: the agent refreshes ahead
      * of expiry by itself.
      *
-     * @throws dev.freshcreds.CredentialsUnavailableException if the refresh failed
-     * @throws AgentClosedException                          after {@link #close()}, or once the agent
-     *                                                       is closed
+     * @throws SdkClientException if the refresh failed (cause:
+     *                            {@link dev.freshcreds.CredentialsUnavailableException}), after
+     *                            {@link #close()} or once the agent is closed (cause:
+     *                            {@link AgentClosedException}), or on any other freshcreds failure
+     *                            (cause: that {@link FreshcredsException})
      */
     @Override
     public void refresh() {
-        if (closed) {
-            throw new AgentClosedException("this FreshcredsV1CredentialsProvider was closed; build a new one");
+        try {
+            if (closed) {
+                throw new AgentClosedException("this FreshcredsV1CredentialsProvider was closed; build a new one");
+            }
+            agent.refresh();
+        } catch (FreshcredsException e) {
+            throw sdkClientException(e);
         }
-        agent.refresh();
+    }
+
+    /** What the SDK's own providers throw: the freshcreds message, the freshcreds exception as cause. */
+    private static SdkClientException sdkClientException(FreshcredsException e) {
+        return new SdkClientException(e.getMessage(), e);
     }
 
     /**
@@ -146,7 +185,7 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
     /**
      * Closes the agent if this provider owns it (built with {@link #builder()}). Either way, later
      * {@link #getCredentials()} and {@link #refresh()} calls on this provider throw
-     * {@link AgentClosedException}. Idempotent.
+     * {@link SdkClientException} caused by {@link AgentClosedException}. Idempotent.
      */
     @Override
     public void close() {
@@ -166,9 +205,21 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
      * Builds a provider that owns its agent. Every option of the agent is here, as on
      * {@link FreshcredsAgent.Builder} (both extend {@link AgentOptions}), e.g.
      * {@code builder().source("imds").loadTimeout(Duration.ofSeconds(10)).build()}. Not thread-safe.
+     *
+     * <p>The sources are tried in SDK v1's order ({@code DefaultAWSCredentialsProviderChain}:
+     * environment, system properties, web identity, profile, container, IMDS), the same as
+     * {@link FreshcredsAgent#builder()}'s default; {@link #source(String...)} replaces it.
      */
     public static final class Builder extends AgentOptions<Builder> {
+        /** SDK v1's {@code DefaultAWSCredentialsProviderChain} order, by freshcreds' source names. */
+        private static final String[] SDK_V1_ORDER = {
+            "environment", "systemProperties", "webIdentity", "profile", "container", "imds",
+        };
+
         private Builder() {
+            // Set, not left to the agent's default, so that this provider keeps SDK v1's order
+            // whatever the agent's default becomes.
+            source(SDK_V1_ORDER);
         }
 
         /**

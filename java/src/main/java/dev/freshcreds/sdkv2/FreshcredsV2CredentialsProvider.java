@@ -2,12 +2,14 @@ package dev.freshcreds.sdkv2;
 
 import dev.freshcreds.AgentClosedException;
 import dev.freshcreds.AgentOptions;
-import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
+import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.FreshcredsException;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.utils.SdkAutoCloseable;
 
 import java.time.Instant;
@@ -30,6 +32,24 @@ import java.time.Instant;
  * <p>A provider from {@link #builder()} owns its agent and closes it in {@link #close()}, which the
  * SDK calls when the client is closed; one from {@link #create(FreshcredsAgent)} uses an agent the
  * caller owns and closes, which many providers and clients may share.
+ *
+ * <p><b>Chain order.</b> {@link #builder()} follows SDK v2's {@code DefaultCredentialsProvider}: Java
+ * system properties, environment variables, web identity, profile, container, instance role (IMDS),
+ * that is {@code source("systemProperties", "environment", "webIdentity", "profile", "container",
+ * "imds")}, so that with both system properties and environment variables set it picks what SDK v2
+ * would. {@link Builder#source(String...)} replaces that order. An agent from
+ * {@link FreshcredsAgent#builder()} keeps freshcreds' own default, SDK v1's order (environment
+ * variables before system properties); a provider from {@link #create(FreshcredsAgent)} uses the
+ * order its agent was built with.
+ *
+ * <p><b>Errors.</b> Like the SDK's own providers, {@link #resolveCredentials()} and {@link #refresh()}
+ * fail with the SDK's {@link SdkClientException}: its message is the freshcreds message and its
+ * {@linkplain Throwable#getCause() cause} the {@link FreshcredsException} (e.g. a
+ * {@link dev.freshcreds.CredentialsUnavailableException}). A client call without credentials throws
+ * that exception, and {@code AwsCredentialsProviderChain} moves on to its next provider. Building a
+ * provider ({@link Builder#build()}) reports a bad option or a missing native library with the
+ * freshcreds types, as {@link FreshcredsAgent.Builder#build()} does; the agent's own methods keep
+ * them too.
  */
 public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProvider, SdkAutoCloseable {
 
@@ -74,8 +94,8 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * Builds a provider that owns its own agent and closes it on {@link #close()}. Give such a
      * provider to one client only: closing that client closes the agent.
      *
-     * @return a new builder with the agent's defaults; it takes every option of
-     *         {@link FreshcredsAgent#builder()}
+     * @return a new builder with the agent's defaults except the chain order, which is SDK v2's
+     *         (see {@link Builder}); it takes every option of {@link FreshcredsAgent#builder()}
      */
     public static Builder builder() {
         return new Builder();
@@ -89,12 +109,22 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * @return {@code AwsSessionCredentials}, with the expiration when there is one, when there is a
      *         session token, else {@code AwsBasicCredentials}; the same object while the agent's
      *         snapshot is the same
-     * @throws dev.freshcreds.CredentialsUnavailableException if credentials could not be fetched
-     * @throws AgentClosedException                          after {@link #close()} of a provider that
-     *                                                       owns its agent, or once the agent is closed
+     * @throws SdkClientException if credentials could not be fetched (cause:
+     *                            {@link dev.freshcreds.CredentialsUnavailableException}), after
+     *                            {@link #close()} of a provider that owns its agent or once the agent
+     *                            is closed (cause: {@link AgentClosedException}), or on any other
+     *                            freshcreds failure (cause: that {@link FreshcredsException})
      */
     @Override
     public AwsCredentials resolveCredentials() {
+        try {
+            return resolve();
+        } catch (FreshcredsException e) {
+            throw sdkClientException(e);
+        }
+    }
+
+    private AwsCredentials resolve() {
         if (closed) {
             throw new AgentClosedException("this FreshcredsV2CredentialsProvider was closed; build a new one");
         }
@@ -125,15 +155,26 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * {@link FreshcredsAgent#refresh()}). Not needed for normal operation: the agent refreshes ahead
      * of expiry by itself.
      *
-     * @throws dev.freshcreds.CredentialsUnavailableException if the refresh failed
-     * @throws AgentClosedException                          after {@link #close()} of a provider that
-     *                                                       owns its agent, or once the agent is closed
+     * @throws SdkClientException if the refresh failed (cause:
+     *                            {@link dev.freshcreds.CredentialsUnavailableException}), after
+     *                            {@link #close()} of a provider that owns its agent or once the agent
+     *                            is closed (cause: {@link AgentClosedException}), or on any other
+     *                            freshcreds failure (cause: that {@link FreshcredsException})
      */
     public void refresh() {
-        if (closed) {
-            throw new AgentClosedException("this FreshcredsV2CredentialsProvider was closed; build a new one");
+        try {
+            if (closed) {
+                throw new AgentClosedException("this FreshcredsV2CredentialsProvider was closed; build a new one");
+            }
+            agent.refresh();
+        } catch (FreshcredsException e) {
+            throw sdkClientException(e);
         }
-        agent.refresh();
+    }
+
+    /** What the SDK's own providers throw: the freshcreds message, the freshcreds exception as cause. */
+    private static SdkClientException sdkClientException(FreshcredsException e) {
+        return SdkClientException.builder().message(e.getMessage()).cause(e).build();
     }
 
     /**
@@ -180,9 +221,20 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * Builds a provider that owns its agent. Every option of the agent is here, as on
      * {@link FreshcredsAgent.Builder} (both extend {@link AgentOptions}), e.g.
      * {@code builder().source("imds").loadTimeout(Duration.ofSeconds(10)).build()}. Not thread-safe.
+     *
+     * <p>One default differs from {@link FreshcredsAgent#builder()}: the sources are tried in SDK v2's
+     * order ({@code DefaultCredentialsProvider}: system properties, environment, web identity,
+     * profile, container, IMDS) rather than SDK v1's (environment first). {@link #source(String...)}
+     * replaces it.
      */
     public static final class Builder extends AgentOptions<Builder> {
+        /** SDK v2's {@code DefaultCredentialsProvider} order, by freshcreds' source names. */
+        private static final String[] SDK_V2_ORDER = {
+            "systemProperties", "environment", "webIdentity", "profile", "container", "imds",
+        };
+
         private Builder() {
+            source(SDK_V2_ORDER);
         }
 
         /**
