@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 GROUP, ARTIFACT = "dev.freshcreds", "freshcreds"
-API_PACKAGES = {"dev.freshcreds", "dev.freshcreds.sdkv1", "dev.freshcreds.sdkv2"}
+API_PACKAGES = {"dev.freshcreds", "dev.freshcreds.sdkv1", "dev.freshcreds.sdkv2", "dev.freshcreds.micrometer"}
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 repo = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "build/repo")

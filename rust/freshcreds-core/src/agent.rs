@@ -50,6 +50,7 @@ use crate::imds::credentials::InstanceRoleProbe;
 use crate::imds::{client, ImdsClient};
 use crate::provider::ProvideCredentials;
 use crate::runtime::runtime;
+use crate::settings::Lookup;
 use crate::skew::{SkewCorrectedClock, SkewEstimator};
 use crate::sources::chain::{self, ChainInputs, ImdsLink, Resolution, SourceKind};
 use crate::sources::profile::ProfileFiles;
@@ -222,24 +223,31 @@ impl AgentClocks {
     }
 }
 
-/// What the chain is resolved from, as the options (else `env`) say: the order, IMDS unless
-/// disabled, and the timeouts.
-fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, clocks: &AgentClocks) -> ChainInputs<'a> {
-    let imds_disabled = options.imds_disabled.unwrap_or_else(|| client::disabled_by(env));
-    let imds = (!imds_disabled).then(|| ImdsLink {
-        client: options.imds_client_builder(env.clone()).skew_estimator(clocks.skew.clone()),
+/// What the chain is resolved from, as the options (else their fallbacks in `lookup`: system
+/// properties, `env`, the selected profile) say: the order, IMDS unless disabled, the profile
+/// files, and the timeouts.
+fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, lookup: &Lookup, clocks: &AgentClocks) -> ChainInputs<'a> {
+    let imds_client = options.imds_client_builder_with(lookup.clone()).skew_estimator(clocks.skew.clone());
+    let imds = (!imds_client.is_disabled()).then(|| ImdsLink {
+        client: imds_client.clone(),
         role_name: options.role_name.clone(),
         clock: clocks.clock.clone(),
     });
     let attempt_timeout = options.attempt_timeout.unwrap_or(client::DEFAULT_ATTEMPT_TIMEOUT);
     // One deadline for a whole fetch from any source, so a hung process or endpoint cannot hold
-    // the single-flight gate (see sources::timeout).
-    let load_timeout = options
-        .load_timeout
-        .unwrap_or_else(|| timeout::default_load_timeout(attempt_timeout, options.max_attempts.unwrap_or(client::DEFAULT_MAX_ATTEMPTS)));
+    // the single-flight gate (see sources::timeout). IMDS's own budget counts its settings from
+    // wherever they come; a bad one is reported when the IMDS client is built, not here.
+    let load_timeout = options.load_timeout.unwrap_or_else(|| match &imds {
+        Some(link) => timeout::default_load_timeout(
+            link.client.resolved_attempt_timeout().unwrap_or(client::DEFAULT_ATTEMPT_TIMEOUT),
+            link.client.resolved_max_attempts().unwrap_or(client::DEFAULT_MAX_ATTEMPTS),
+        ),
+        None => timeout::default_load_timeout(attempt_timeout, options.max_attempts.unwrap_or(client::DEFAULT_MAX_ATTEMPTS)),
+    });
     ChainInputs {
         env,
         system_properties: &options.system_properties,
+        profile_files: lookup.profile_files().cloned().unwrap_or_else(|| ProfileFiles::from_env(env)),
         order: options.sources.clone().unwrap_or_else(|| SourceKind::ORDER.to_vec()),
         imds,
         attempt_timeout,
@@ -282,7 +290,8 @@ impl Agent {
     /// [`Self::from_options`] with the environment given (tests pass their own).
     pub fn from_options_with_env(options: &AgentOptions, env: Env) -> Result<Agent, CredentialsError> {
         let clocks = AgentClocks::for_options(options)?;
-        let resolution = chain::resolve(&chain_inputs(options, &env, &clocks))?;
+        let lookup = Lookup::for_options(options, env.clone());
+        let resolution = chain::resolve(&chain_inputs(options, &env, &lookup, &clocks))?;
         log_resolution(&resolution);
         let mut agent =
             Self::start(resolution.winner, resolution.provider, clocks.clock, cache_config(options), resolution.imds_client, clocks.skew)?;
@@ -334,7 +343,7 @@ impl Agent {
                 if now != seen {
                     seen = now;
                     if let Some(current) = cache.peek() {
-                        tracing::info!(file = %files.credentials.display(), "credentials files changed; reading them again");
+                        tracing::info!(files = %files.describe(), "credentials files changed; reading them again");
                         cache.invalidate(current.access_key_id());
                         signal.wake_refresher.notify_one();
                     }

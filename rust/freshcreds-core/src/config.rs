@@ -1,26 +1,34 @@
 //! Agent options by name, as the JNI and C bridges receive them (`key`, `value` pairs).
 //!
 //! [`OPTIONS`] is the one list of them: per option its key, how its value is parsed, its range
-//! (and when that is checked), its environment fallback, its default and one line of
-//! documentation. It drives [`AgentOptions::from_pairs`], the unknown-key check and its message,
-//! and [`options_markdown`], the table in `DEVELOPERS.md` (between `<!-- options:start -->` and
-//! `<!-- options:end -->`; a test fails when that is stale, and
-//! `FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc` rewrites it).
-//! [`SOURCES`] is the one list of credential source names.
+//! (and when that is checked), its fallbacks, its default and one line of documentation. It drives
+//! [`AgentOptions::from_pairs`], the unknown-key check and its message, and [`options_markdown`],
+//! the table in `DEVELOPERS.md` (between `<!-- options:start -->` and `<!-- options:end -->`; a test
+//! fails when that is stale, and `FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc`
+//! rewrites it). [`SOURCES`] is the one list of credential source names.
+//!
+//! An option that is an SDK setting names its [`Fallback`]s: the Java system property, the
+//! environment variable and the profile key the AWS SDK for Java reads for it, in that order
+//! after the option itself (see [`crate::settings`]). Java reads the system property and passes it
+//! as the option `systemProperties.<name>` ([`system_property_option`]: `aws.profile` is
+//! `systemProperties.profile`), so the order is decided here, in one place.
 //!
 //! Unknown keys are refused so that a typo cannot silently fall back to a default.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::MAX_CLOCK_SCALE;
-use crate::env::{self, Env};
+use crate::env::Env;
 use crate::error::CredentialsError;
 use crate::imds::client::{
-    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_ENDPOINT, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS, MAX_ATTEMPT_TIMEOUT, MIN_ATTEMPT_TIMEOUT,
+    EndpointMode, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_ENDPOINT, DEFAULT_ENDPOINT_IPV6, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS,
+    MAX_ATTEMPT_TIMEOUT, MIN_ATTEMPT_TIMEOUT,
 };
 use crate::imds::token::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_TOKEN_TTL};
 use crate::imds::ImdsClientBuilder;
+use crate::settings::Lookup;
 use crate::sources::chain::{SourceKind, SystemProperties};
 use crate::sources::static_keys::RedactedSystemProperties;
 use crate::sources::timeout::DEFAULT_LOAD_TIMEOUT;
@@ -42,14 +50,37 @@ pub struct AgentOptions {
     pub sources: Option<Vec<SourceKind>>,
     /// Java system properties `aws.accessKeyId`, `aws.secretKey`, `aws.sessionToken`.
     pub system_properties: SystemProperties,
+    /// IPv4 or IPv6: which default IMDS endpoint to use when no endpoint is set anywhere.
+    pub endpoint_mode: Option<EndpointMode>,
+    /// The profile to read from the shared files (`default` when unset everywhere).
+    pub profile_name: Option<String>,
+    /// The shared `config` file.
+    pub config_file: Option<String>,
+    /// The shared `credentials` file.
+    pub credentials_file: Option<String>,
+    /// The home directory used when neither `HOME` nor `USERPROFILE` is set (Java's `user.home`).
+    pub home_directory: Option<String>,
+    /// The SDK settings' Java system properties the Java side read (`systemProperties.*` keys
+    /// derived from [`Fallback::system_property`]), by property name, e.g. `aws.profile`.
+    pub java_properties: BTreeMap<&'static str, String>,
 }
 
 impl AgentOptions {
-    /// The IMDS client builder these options describe; unset options fall back to `env`.
+    /// The IMDS client builder these options describe; unset options fall back to the Java system
+    /// properties passed in the options, `env` and the selected profile (see [`Lookup`]).
     pub fn imds_client_builder(&self, env: Env) -> ImdsClientBuilder {
-        let mut imds = crate::imds::ImdsClient::builder().env(env);
+        self.imds_client_builder_with(Lookup::for_options(self, env))
+    }
+
+    /// [`Self::imds_client_builder`] with the fallbacks already resolved (an agent shares one
+    /// [`Lookup`] between IMDS and the profile source, so the files are read once).
+    pub fn imds_client_builder_with(&self, lookup: Lookup) -> ImdsClientBuilder {
+        let mut imds = crate::imds::ImdsClient::builder().lookup(lookup);
         if let Some(e) = &self.endpoint {
             imds = imds.endpoint(e.clone());
+        }
+        if let Some(mode) = self.endpoint_mode {
+            imds = imds.endpoint_mode(mode);
         }
         if let Some(t) = self.attempt_timeout {
             imds = imds.attempt_timeout(t);
@@ -82,6 +113,12 @@ impl std::fmt::Debug for AgentOptions {
             compressed_clock,
             sources,
             system_properties,
+            endpoint_mode,
+            profile_name,
+            config_file,
+            credentials_file,
+            home_directory,
+            java_properties,
         } = self;
         f.debug_struct("AgentOptions")
             .field("endpoint", endpoint)
@@ -95,6 +132,12 @@ impl std::fmt::Debug for AgentOptions {
             .field("compressed_clock", compressed_clock)
             .field("sources", sources)
             .field("system_properties", &RedactedSystemProperties(system_properties))
+            .field("endpoint_mode", endpoint_mode)
+            .field("profile_name", profile_name)
+            .field("config_file", config_file)
+            .field("credentials_file", credentials_file)
+            .field("home_directory", home_directory)
+            .field("java_properties", java_properties)
             .finish()
     }
 }
@@ -106,6 +149,7 @@ pub mod keys {
     pub const SYSTEM_PROPERTIES_SECRET_ACCESS_KEY: &str = "systemProperties.secretAccessKey";
     pub const SYSTEM_PROPERTIES_SESSION_TOKEN: &str = "systemProperties.sessionToken";
     pub const ENDPOINT: &str = "endpoint";
+    pub const ENDPOINT_MODE: &str = "endpointMode";
     pub const ROLE_NAME: &str = "roleName";
     pub const ADVISORY_WINDOW_MILLIS: &str = "advisoryWindowMillis";
     pub const ATTEMPT_TIMEOUT_MILLIS: &str = "attemptTimeoutMillis";
@@ -113,6 +157,10 @@ pub mod keys {
     pub const LOAD_TIMEOUT_MILLIS: &str = "loadTimeoutMillis";
     pub const TOKEN_TTL_SECONDS: &str = "tokenTtlSeconds";
     pub const IMDS_DISABLED: &str = "imdsDisabled";
+    pub const PROFILE_NAME: &str = "profileName";
+    pub const CONFIG_FILE: &str = "configFile";
+    pub const CREDENTIALS_FILE: &str = "credentialsFile";
+    pub const HOME_DIRECTORY: &str = "homeDirectory";
     pub const CLOCK_ORIGIN_EPOCH_MILLIS: &str = "clock.originEpochMillis";
     pub const CLOCK_SCALE: &str = "clock.scale";
 }
@@ -159,6 +207,8 @@ pub enum Value {
     Count,
     /// `true` or `false`, any case.
     Boolean,
+    /// One of the names of its [`Range::OneOf`], any case.
+    Choice,
     /// A decimal number.
     Decimal,
 }
@@ -170,6 +220,8 @@ pub enum Range {
     Any,
     /// An `http://` URL with a host.
     HttpUrl,
+    /// One of these names (any case).
+    OneOf(&'static [&'static str]),
     /// Whole numbers from `min` up to `max` (inclusive); no upper bound when `max` is `None`.
     Whole { min: u64, max: Option<u64> },
     /// Finite numbers from `min` to `max`, inclusive.
@@ -207,6 +259,89 @@ pub enum Unset {
     Count(u32),
     Text(&'static str),
     Boolean(bool),
+    /// The IMDS endpoint: the first URL, or the second in IPv6 mode.
+    EndpointByMode {
+        ipv4: &'static str,
+        ipv6: &'static str,
+    },
+}
+
+/// Where an SDK setting is looked up when its option is not given: the Java system property, the
+/// environment variable, then the key in the selected profile (the AWS SDK for Java's order; each
+/// may be absent). Their values are in the SDKs' syntax (e.g. seconds), not the option's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fallback {
+    pub system_property: Option<&'static str>,
+    pub env: Option<&'static str>,
+    pub profile_key: Option<&'static str>,
+}
+
+impl Fallback {
+    /// Not an SDK setting: the option or its default.
+    pub const NONE: Self = Self { system_property: None, env: None, profile_key: None };
+
+    /// The lookups, in order, as documentation lists them; `—` when there are none.
+    fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = self.system_property {
+            parts.push(format!("system property `{p}`"));
+        }
+        if let Some(e) = self.env {
+            parts.push(format!("`{e}`"));
+        }
+        if let Some(k) = self.profile_key {
+            parts.push(format!("profile key `{k}`"));
+        }
+        if parts.is_empty() {
+            "—".to_string()
+        } else {
+            parts.join(", then ")
+        }
+    }
+}
+
+/// The SDK settings' fallbacks, by setting: the names are the AWS SDK for Java v2's
+/// (`SdkSystemSetting`, `ProfileFileSystemSetting`, `ProfileProperty`), and the SDKs' shared
+/// `metadata_service_num_attempts`.
+pub mod fallback {
+    use super::Fallback;
+    use crate::env;
+
+    pub const IMDS_DISABLED: Fallback =
+        Fallback { system_property: Some("aws.disableEc2Metadata"), env: Some(env::AWS_EC2_METADATA_DISABLED), profile_key: None };
+    pub const ENDPOINT: Fallback = Fallback {
+        system_property: Some("aws.ec2MetadataServiceEndpoint"),
+        env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
+        profile_key: Some("ec2_metadata_service_endpoint"),
+    };
+    pub const ENDPOINT_MODE: Fallback = Fallback {
+        system_property: Some("aws.ec2MetadataServiceEndpointMode"),
+        env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE),
+        profile_key: Some("ec2_metadata_service_endpoint_mode"),
+    };
+    /// Seconds, fractions allowed.
+    pub const ATTEMPT_TIMEOUT: Fallback = Fallback {
+        system_property: Some("aws.ec2MetadataServiceTimeout"),
+        env: Some(env::AWS_METADATA_SERVICE_TIMEOUT),
+        profile_key: Some("metadata_service_timeout"),
+    };
+    /// The SDK for Java has no system property for it.
+    pub const MAX_ATTEMPTS: Fallback = Fallback {
+        system_property: None,
+        env: Some(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS),
+        profile_key: Some("metadata_service_num_attempts"),
+    };
+    pub const PROFILE_NAME: Fallback = Fallback { system_property: Some("aws.profile"), env: Some(env::AWS_PROFILE), profile_key: None };
+    pub const CONFIG_FILE: Fallback =
+        Fallback { system_property: Some("aws.configFile"), env: Some(env::AWS_CONFIG_FILE), profile_key: None };
+    pub const CREDENTIALS_FILE: Fallback =
+        Fallback { system_property: Some("aws.sharedCredentialsFile"), env: Some(env::AWS_SHARED_CREDENTIALS_FILE), profile_key: None };
+}
+
+/// The option key that carries a Java system property: `systemProperties.` and the property's name
+/// without its `aws.` prefix (`aws.profile` → `systemProperties.profile`).
+pub fn system_property_option(property: &str) -> String {
+    format!("systemProperties.{}", property.strip_prefix("aws.").unwrap_or(property))
 }
 
 /// How an option's value is read into the options being built.
@@ -219,8 +354,8 @@ pub struct OptionSpec {
     pub value: Value,
     pub range: Range,
     pub checked: Checked,
-    /// The environment variable used when the option is not given.
-    pub env: Option<&'static str>,
+    /// Where the setting is looked up when the option is not given.
+    pub fallback: Fallback,
     pub default: Unset,
     /// One line for the documentation: what the option does.
     pub doc: &'static str,
@@ -229,13 +364,13 @@ pub struct OptionSpec {
 
 impl std::fmt::Debug for OptionSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { key, value, range, checked, env, default, doc, parse: _ } = self;
+        let Self { key, value, range, checked, fallback, default, doc, parse: _ } = self;
         f.debug_struct("OptionSpec")
             .field("key", key)
             .field("value", value)
             .field("range", range)
             .field("checked", checked)
-            .field("env", env)
+            .field("fallback", fallback)
             .field("default", default)
             .field("doc", doc)
             .finish_non_exhaustive()
@@ -262,7 +397,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Sources,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::AllSources,
         doc: "Pins one source or gives the order to try them in, e.g. `imds` or `profile,imds`; sources not named are never used.",
         parse: |p, spec, v| {
@@ -275,7 +410,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Text,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("unset"),
         doc: "The Java system property `aws.accessKeyId` (the Java library reads it and passes it on).",
         parse: |p, _, v| {
@@ -288,7 +423,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Text,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("unset"),
         doc: "The Java system property `aws.secretKey` (read by the Java library); never logged or shown.",
         parse: |p, _, v| {
@@ -301,7 +436,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Text,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("unset"),
         doc: "The Java system property `aws.sessionToken` (read by the Java library); never logged or shown.",
         parse: |p, _, v| {
@@ -314,11 +449,29 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Text,
         range: Range::HttpUrl,
         checked: Checked::WhenImdsIsBuilt,
-        env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
-        default: Unset::Text(DEFAULT_ENDPOINT),
-        doc: "The IMDS base URL; IMDS is plain HTTP (for IPv6: `http://[fd00:ec2::254]`).",
+        fallback: fallback::ENDPOINT,
+        default: Unset::EndpointByMode { ipv4: DEFAULT_ENDPOINT, ipv6: DEFAULT_ENDPOINT_IPV6 },
+        doc: "The IMDS base URL; IMDS is plain HTTP. Set anywhere (option, system property, variable or profile), it wins over `endpointMode` set anywhere, as in the SDKs.",
         parse: |p, _, v| {
             p.options.endpoint = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::ENDPOINT_MODE,
+        value: Value::Choice,
+        range: Range::OneOf(&EndpointMode::NAMES),
+        checked: Checked::WhenParsed,
+        fallback: fallback::ENDPOINT_MODE,
+        default: Unset::Text("IPv4"),
+        doc: "Which default IMDS endpoint to use when no endpoint is set: IPv6 is `http://[fd00:ec2::254]`; a bad value from a fallback is refused only when IMDS is used.",
+        parse: |p, spec, v| {
+            p.options.endpoint_mode = Some(EndpointMode::parse(v).ok_or_else(|| {
+                CredentialsError::invalid_config(
+                    format!("option {}='{v}' is not IPv4 or IPv6", spec.key),
+                    format!("Give {} as {}.", spec.key, spec.range_text()),
+                )
+            })?);
             Ok(())
         },
     },
@@ -327,7 +480,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Text,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("the role IMDS lists first, discovered"),
         doc: "The instance profile role to take credentials for.",
         parse: |p, _, v| {
@@ -340,7 +493,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Millis,
         range: Range::Whole { min: 0, max: None },
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("by the credentials' lifetime: 5, 15 or 60 min"),
         doc: "How long before expiry the background refresh starts; a window under 5 min is raised to 5 min.",
         parse: |p, spec, v| {
@@ -353,9 +506,9 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Millis,
         range: Range::Whole { min: millis(MIN_ATTEMPT_TIMEOUT), max: Some(millis(MAX_ATTEMPT_TIMEOUT)) },
         checked: Checked::WhenImdsIsBuilt,
-        env: Some(env::AWS_METADATA_SERVICE_TIMEOUT),
+        fallback: fallback::ATTEMPT_TIMEOUT,
         default: Unset::Duration(DEFAULT_ATTEMPT_TIMEOUT),
-        doc: "Timeout of one HTTP attempt, connect to last byte, against IMDS and the container endpoint; the variable (in seconds, fractions allowed) is read for IMDS only.",
+        doc: "Timeout of one HTTP attempt, connect to last byte, against IMDS and the container endpoint; the fallbacks (in seconds, fractions allowed) are read for IMDS only.",
         parse: |p, spec, v| {
             p.options.attempt_timeout = Some(Duration::from_millis(spec.whole(v)?));
             Ok(())
@@ -366,7 +519,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Count,
         range: Range::Whole { min: 1, max: Some(MAX_ATTEMPTS as u64) },
         checked: Checked::WhenImdsIsBuilt,
-        env: Some(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS),
+        fallback: fallback::MAX_ATTEMPTS,
         default: Unset::Count(DEFAULT_MAX_ATTEMPTS),
         doc: "Attempts per IMDS request, the first one included.",
         parse: |p, spec, v| {
@@ -380,7 +533,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Millis,
         range: Range::Whole { min: 1, max: None },
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Duration(DEFAULT_LOAD_TIMEOUT),
         doc: "The deadline for one whole fetch from any source, retries included; unset, it is raised to IMDS's own budget (attempts × attempt timeout + backoff) when that is longer.",
         parse: |p, spec, v| {
@@ -400,7 +553,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Seconds,
         range: Range::Whole { min: MIN_TOKEN_TTL.as_secs(), max: Some(MAX_TOKEN_TTL.as_secs()) },
         checked: Checked::WhenImdsIsBuilt,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Duration(DEFAULT_TOKEN_TTL),
         doc: "The TTL asked for IMDSv2 session tokens; a token is renewed shortly before it runs out.",
         parse: |p, spec, v| {
@@ -413,7 +566,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Boolean,
         range: Range::Any,
         checked: Checked::WhenParsed,
-        env: Some(env::AWS_EC2_METADATA_DISABLED),
+        fallback: fallback::IMDS_DISABLED,
         default: Unset::Boolean(false),
         doc: "`true`: never contact IMDS, not even to check for an instance role another source shadows.",
         parse: |p, spec, v| {
@@ -422,11 +575,63 @@ pub const OPTIONS: &[OptionSpec] = &[
         },
     },
     OptionSpec {
+        key: keys::PROFILE_NAME,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        fallback: fallback::PROFILE_NAME,
+        default: Unset::Text("default"),
+        doc: "The profile of the shared files that the `profile` source and the IMDS settings' profile keys are read from.",
+        parse: |p, _, v| {
+            p.options.profile_name = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::CONFIG_FILE,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        fallback: fallback::CONFIG_FILE,
+        default: Unset::Described("`~/.aws/config`"),
+        doc: "The shared `config` file (a leading `~` is the home directory: `HOME`, else `USERPROFILE`, else `homeDirectory`; with none of them no file is read, never one in the working directory).",
+        parse: |p, _, v| {
+            p.options.config_file = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::CREDENTIALS_FILE,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        fallback: fallback::CREDENTIALS_FILE,
+        default: Unset::Described("`~/.aws/credentials`"),
+        doc: "The shared `credentials` file (`~` as for `configFile`).",
+        parse: |p, _, v| {
+            p.options.credentials_file = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
+        key: keys::HOME_DIRECTORY,
+        value: Value::Text,
+        range: Range::Any,
+        checked: Checked::WhenParsed,
+        fallback: Fallback::NONE,
+        default: Unset::Described("none"),
+        doc: "The home directory when neither `HOME` nor `USERPROFILE` is set; the Java library passes the system property `user.home`.",
+        parse: |p, _, v| {
+            p.options.home_directory = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionSpec {
         key: keys::CLOCK_ORIGIN_EPOCH_MILLIS,
         value: Value::EpochMillis,
         range: Range::Whole { min: 0, max: None },
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("real time"),
         doc: "Tests and the demo only, with `clock.scale`: the instant at which the compressed clock equals the wall clock.",
         parse: |p, spec, v| {
@@ -446,7 +651,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         value: Value::Decimal,
         range: Range::Decimal { min: 1.0, max: MAX_CLOCK_SCALE },
         checked: Checked::WhenParsed,
-        env: None,
+        fallback: Fallback::NONE,
         default: Unset::Described("real time"),
         doc: "Tests and the demo only, with `clock.originEpochMillis`: how many times faster than real time the clock runs (the simulator's time scale).",
         parse: |p, spec, v| {
@@ -470,6 +675,11 @@ pub const OPTIONS: &[OptionSpec] = &[
 /// The option with this key.
 pub fn option(key: &str) -> Option<&'static OptionSpec> {
     OPTIONS.iter().find(|o| o.key == key)
+}
+
+/// The Java system property whose option key this is ([`system_property_option`]).
+fn system_property_of(key: &str) -> Option<&'static str> {
+    OPTIONS.iter().filter_map(|o| o.fallback.system_property).find(|p| system_property_option(p) == key)
 }
 
 impl OptionSpec {
@@ -515,6 +725,7 @@ impl OptionSpec {
             Value::EpochMillis => "epoch milliseconds",
             Value::Count => "whole number",
             Value::Boolean => "`true` or `false`",
+            Value::Choice => "name",
             Value::Decimal => "number",
         }
     }
@@ -533,6 +744,10 @@ impl OptionSpec {
             (Value::Sources, _) => format!("{} (any case)", source_names(true)),
             (_, Range::Any) => "any".to_string(),
             (_, Range::HttpUrl) => "an `http://` URL with a host".to_string(),
+            (_, Range::OneOf(names)) => {
+                let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                format!("{} (any case)", quoted.join(" or "))
+            }
             (_, Range::Whole { min: 0, max: None }) => "any".to_string(),
             (_, Range::Whole { min, max: None }) => format!("at least {}", self.amount_text(min)),
             (_, Range::Whole { min, max: Some(max) }) => format!("{} to {}", self.amount_text(min), self.amount_text(max)),
@@ -543,7 +758,7 @@ impl OptionSpec {
     fn default_text(&self) -> String {
         match self.default {
             Unset::Described(text) => text.to_string(),
-            Unset::AllSources => "all, in the order above (the SDKs' chain)".to_string(),
+            Unset::AllSources => "all, in the order above (SDK v1's chain; the SDK v2 provider's builder sets SDK v2's)".to_string(),
             Unset::Duration(d) => match self.value {
                 Value::Seconds => self.amount_text(d.as_secs()),
                 _ => self.amount_text(millis(d)),
@@ -551,6 +766,7 @@ impl OptionSpec {
             Unset::Count(n) => n.to_string(),
             Unset::Text(text) => format!("`{text}`"),
             Unset::Boolean(b) => format!("`{b}`"),
+            Unset::EndpointByMode { ipv4, ipv6 } => format!("`{ipv4}`; `{ipv6}` when the endpoint mode is IPv6"),
         }
     }
 }
@@ -558,17 +774,37 @@ impl OptionSpec {
 /// The options as a markdown table, generated from [`OPTIONS`]: what `DEVELOPERS.md` holds
 /// between `<!-- options:start -->` and `<!-- options:end -->`.
 pub fn options_markdown() -> String {
-    let mut text =
-        String::from("| key | value | range | default | environment fallback | meaning |\n| --- | --- | --- | --- | --- | --- |\n");
+    let mut text = String::from(
+        "| key | value | range | default | when not set: system property, environment, profile key | meaning |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
     for o in OPTIONS {
         let range = match o.checked {
             Checked::WhenParsed => o.range_text(),
             Checked::WhenImdsIsBuilt => format!("{}; checked only when IMDS is used", o.range_text()),
         };
-        let env = o.env.map_or_else(|| "—".to_string(), |name| format!("`{name}`"));
-        let _ = writeln!(text, "| `{}` | {} | {range} | {} | {env} | {} |", o.key, o.value_text(), o.default_text(), o.doc);
+        let _ = writeln!(text, "| `{}` | {} | {range} | {} | {} | {} |", o.key, o.value_text(), o.default_text(), o.fallback.text(), o.doc);
+        if let Some(property) = o.fallback.system_property {
+            let _ = writeln!(
+                text,
+                "| `{}` | text | the SDK's syntax; checked when used | unset | — | The Java system property `{property}`, which the Java library reads and passes on: `{}` when that option is not set. |",
+                system_property_option(property),
+                o.key
+            );
+        }
     }
     text
+}
+
+/// Every key [`AgentOptions::from_pairs`] takes, in the order documentation lists them: each
+/// option, followed by the key of its system property if it has one.
+pub fn known_keys() -> Vec<String> {
+    let mut keys = Vec::new();
+    for o in OPTIONS {
+        keys.push(o.key.to_string());
+        keys.extend(o.fallback.system_property.map(system_property_option));
+    }
+    keys
 }
 
 /// A duration in words, for messages and documentation: `1 ms`, `2.5 s`, `5 min`, `6 hours`.
@@ -593,11 +829,19 @@ impl AgentOptions {
         let mut parsed = Parsed::default();
         for (key, value) in pairs {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
-            let spec = option(key).ok_or_else(|| {
-                let known: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
-                CredentialsError::invalid_config(format!("unknown option '{key}'"), format!("Known options: {}.", known.join(", ")))
-            })?;
-            (spec.parse)(&mut parsed, spec, value)?;
+            if let Some(spec) = option(key) {
+                (spec.parse)(&mut parsed, spec, value)?;
+            } else if let Some(property) = system_property_of(key) {
+                // Kept as text: it is read in the SDK's syntax, like the variable after it.
+                if !value.is_empty() {
+                    parsed.options.java_properties.insert(property, value.to_string());
+                }
+            } else {
+                return Err(CredentialsError::invalid_config(
+                    format!("unknown option '{key}'"),
+                    format!("Known options: {}.", known_keys().join(", ")),
+                ));
+            }
         }
         let Parsed { mut options, origin, scale } = parsed;
         match (origin, scale) {
@@ -716,7 +960,7 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), OPTIONS.len(), "duplicate keys");
         let e = AgentOptions::from_pairs(&[("nope", "1")]).expect_err("unknown");
-        let known = OPTIONS.iter().map(|o| o.key).collect::<Vec<_>>().join(", ");
+        let known = known_keys().join(", ");
         assert!(e.to_string().contains(&format!("Known options: {known}.")), "{e}");
         for o in OPTIONS {
             assert!(!o.doc.contains('|') && !o.doc.contains('\n') && o.doc.ends_with('.'), "{}: one markdown-safe line", o.key);
@@ -724,6 +968,7 @@ mod tests {
             let value = match (o.value, o.range) {
                 (Value::Sources, _) => "imds".to_string(),
                 (Value::Boolean, _) => "true".to_string(),
+                (_, Range::OneOf(names)) => names[0].to_string(),
                 (_, Range::Whole { min, .. }) => min.to_string(),
                 (_, Range::Decimal { min, .. }) => min.to_string(),
                 _ => "http://127.0.0.1:1".to_string(),
@@ -737,6 +982,55 @@ mod tests {
             }
             AgentOptions::from_pairs(&pairs).unwrap_or_else(|e| panic!("{}={value}: {e}", o.key));
         }
+    }
+
+    /// Each SDK setting's system property has its own key, accepted and kept by property name;
+    /// blank values are no value, as for variables.
+    #[test]
+    fn system_property_keys_are_derived_from_the_table_and_accepted() {
+        let properties: Vec<&str> = OPTIONS.iter().filter_map(|o| o.fallback.system_property).collect();
+        assert_eq!(
+            properties,
+            [
+                "aws.ec2MetadataServiceEndpoint",
+                "aws.ec2MetadataServiceEndpointMode",
+                "aws.ec2MetadataServiceTimeout",
+                "aws.disableEc2Metadata",
+                "aws.profile",
+                "aws.configFile",
+                "aws.sharedCredentialsFile"
+            ]
+        );
+        for property in properties {
+            let key = system_property_option(property);
+            assert!(known_keys().contains(&key), "{key}");
+            let o = AgentOptions::from_pairs(&[(key.as_str(), " value ")]).unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert_eq!(o.java_properties.get(property).map(String::as_str), Some("value"), "{key}");
+            let blank = AgentOptions::from_pairs(&[(key.as_str(), "  ")]).expect("blank is accepted");
+            assert!(blank.java_properties.is_empty(), "{key}: blank is unset");
+        }
+        assert_eq!(system_property_option("aws.profile"), "systemProperties.profile");
+        assert!(AgentOptions::from_pairs(&[("systemProperties.region", "x")]).is_err(), "only the settings' properties");
+    }
+
+    /// The Java library forwards exactly the system properties of the table (as
+    /// `systemProperties.*` keys) and Java's home directory; README's settings table names every
+    /// option's fallbacks.
+    #[test]
+    fn java_forwards_every_system_property_and_the_readme_names_every_fallback() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let java = std::fs::read_to_string(root.join("java/src/main/java/dev/freshcreds/AgentOptions.java")).expect("AgentOptions.java");
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+        for o in OPTIONS.iter().filter(|o| o.fallback != Fallback::NONE) {
+            if let Some(property) = o.fallback.system_property {
+                assert!(java.contains(&format!("\"{property}\"")), "AgentOptions.java does not forward {property}");
+                assert!(readme.contains(&format!("`{property}`")), "README.md does not name {property}");
+            }
+            for name in [o.fallback.env, o.fallback.profile_key].into_iter().flatten() {
+                assert!(readme.contains(&format!("`{name}`")), "README.md does not name {name} ({})", o.key);
+            }
+        }
+        assert!(java.contains("\"user.home\"") && java.contains(&format!("\"{}\"", keys::HOME_DIRECTORY)), "Java passes user.home");
     }
 
     /// The IMDS options' ranges in the table are the bounds the IMDS client enforces: the edges

@@ -9,10 +9,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-// ---- IMDS (the options `endpoint`, `attemptTimeoutMillis`, `maxAttempts`, `imdsDisabled` win over these) ----
+// ---- IMDS (the options `endpoint`, `endpointMode`, `attemptTimeoutMillis`, `maxAttempts`, `imdsDisabled`
+// and their Java system properties win over these; profile keys come after them: see config::fallback) ----
 
-/// The IMDS base URL; default `http://169.254.169.254`.
+/// The IMDS base URL; default `http://169.254.169.254` (`http://[fd00:ec2::254]` in IPv6 mode).
 pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+/// `IPv4` or `IPv6`: the default endpoint's family when no endpoint is set.
+pub const AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE";
 /// Timeout of one IMDS attempt, in seconds (fractions allowed).
 pub const AWS_METADATA_SERVICE_TIMEOUT: &str = "AWS_METADATA_SERVICE_TIMEOUT";
 /// Attempts per IMDS request, the first one included.
@@ -32,14 +35,15 @@ pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
 pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
 
-// ---- Shared files (the `profile` source) ----
+// ---- Shared files (the `profile` source; the options `profileName`, `configFile`, `credentialsFile` and
+// their Java system properties win over these) ----
 
 pub const AWS_PROFILE: &str = "AWS_PROFILE";
 pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
 pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
 /// Where `~/.aws` is, on Unix.
 pub const HOME: &str = "HOME";
-/// Where `~/.aws` is, on Windows when `HOME` is unset.
+/// Where `~/.aws` is, on Windows when `HOME` is unset (then the `homeDirectory` option: Java's `user.home`).
 pub const USERPROFILE: &str = "USERPROFILE";
 
 // ---- Container credentials (the `container` source: ECS, EKS Pod Identity) ----

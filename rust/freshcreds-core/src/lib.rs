@@ -16,7 +16,9 @@
 //! * [`sources`]: the rest of the SDKs' default chain (environment, system properties, web
 //!   identity, profile files, containers) and the chain, IMDS its last link, that picks one and
 //!   reports what it shadows.
-//! * [`config`]: options by name, as the JNI and C bridges hand them over, with environment fallback.
+//! * [`config`]: options by name, as the JNI and C bridges hand them over, each SDK setting with its
+//!   fallbacks (Java system property, environment variable, profile key).
+//! * [`settings`]: those fallbacks looked up in the SDKs' order, and the profile files they select.
 
 // No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
 // bridges, the Java or C caller) can act on, never a panic.
@@ -34,6 +36,7 @@ pub mod error;
 pub mod imds;
 pub mod provider;
 pub mod runtime;
+pub mod settings;
 pub mod skew;
 pub mod sources;
 

@@ -1,7 +1,8 @@
 //! IMDSv2 HTTP client; the session token it sends is kept and renewed by [`super::token`].
 //!
-//! Configuration: the builder's setting first, then the environment, then the `DEFAULT_*`
-//! constants here; the options table in [`crate::config`] (and the table generated from it in
+//! Configuration: the builder's setting first, then its fallbacks as the SDKs order them (Java
+//! system property, environment variable, profile key: [`Lookup`]), then the `DEFAULT_*` constants
+//! here; the options table in [`crate::config`] (and the table generated from it in
 //! `DEVELOPERS.md`) lists them with their ranges.
 //!
 //! Every request, the token PUT included, goes through one retry loop (`with_retries`): up to
@@ -28,15 +29,18 @@ use zeroize::{Zeroize, Zeroizing};
 use super::token::{self, TokenCache, DEFAULT_TOKEN_TTL, TOKEN_HEADER, TOKEN_TTL_HEADER};
 use crate::backoff;
 use crate::clock::Clock;
-use crate::config::{keys, spoken_duration};
-use crate::env::{self, Env};
+use crate::config::{fallback, keys, spoken_duration};
+use crate::env::Env;
 use crate::error::{human_duration, CredentialsError};
+use crate::settings::{Lookup, Origin};
 use crate::skew::SkewEstimator;
 
 /// The largest body the client reads from IMDS.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The EC2 instance metadata address (IPv4).
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+/// The EC2 instance metadata address in IPv6 mode (Nitro instances).
+pub const DEFAULT_ENDPOINT_IPV6: &str = "http://[fd00:ec2::254]";
 /// The per-attempt timeout when none is configured (the SDKs' default).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Attempts per request when none is configured (the SDKs' default).
@@ -52,9 +56,42 @@ pub const RETRY_CAP: Duration = Duration::from_secs(2);
 /// The most characters of a setting's value an error message repeats.
 const MAX_SHOWN_CHARS: usize = 40;
 
-/// Whether the environment turns IMDS off (`AWS_EC2_METADATA_DISABLED=true`, any case).
-pub fn disabled_by(env: &Env) -> bool {
-    env.get(env::AWS_EC2_METADATA_DISABLED).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+/// Which default endpoint IMDS is reached on when none is set (`endpointMode`,
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointMode {
+    Ipv4,
+    Ipv6,
+}
+
+impl EndpointMode {
+    /// The names the setting takes (any case), as the SDKs spell them.
+    pub const NAMES: [&'static str; 2] = ["IPv4", "IPv6"];
+
+    /// `IPv4` or `IPv6`, any case.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case(Self::NAMES[0]) {
+            Some(Self::Ipv4)
+        } else if text.eq_ignore_ascii_case(Self::NAMES[1]) {
+            Some(Self::Ipv6)
+        } else {
+            None
+        }
+    }
+
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            Self::Ipv4 => DEFAULT_ENDPOINT,
+            Self::Ipv6 => DEFAULT_ENDPOINT_IPV6,
+        }
+    }
+}
+
+/// Whether the fallbacks turn IMDS off: the first of `aws.disableEc2Metadata` and
+/// `AWS_EC2_METADATA_DISABLED` that is set, `true` (any case) meaning off.
+pub fn disabled_by(lookup: &Lookup) -> bool {
+    lookup.get(&fallback::IMDS_DISABLED).is_some_and(|found| found.value.trim().eq_ignore_ascii_case("true"))
 }
 
 /// The longest one request can take with these settings: every attempt timing out, and the
@@ -90,17 +127,23 @@ pub struct ImdsStats {
 #[derive(Debug, Default, Clone)]
 pub struct ImdsClientBuilder {
     endpoint: Option<String>,
+    endpoint_mode: Option<EndpointMode>,
     token_ttl: Option<Duration>,
     attempt_timeout: Option<Duration>,
     max_attempts: Option<u32>,
     disabled: Option<bool>,
-    env: Option<Env>,
+    lookup: Option<Lookup>,
     skew: Option<Arc<SkewEstimator>>,
 }
 
 impl ImdsClientBuilder {
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+    /// The default endpoint's family, used only when no endpoint is set anywhere.
+    pub fn endpoint_mode(mut self, mode: EndpointMode) -> Self {
+        self.endpoint_mode = Some(mode);
         self
     }
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
@@ -124,65 +167,98 @@ impl ImdsClientBuilder {
         self.skew = Some(skew);
         self
     }
-    /// Where unset options fall back to (the process environment by default).
+    /// Where unset options fall back to: these variables only (no system properties, no profile).
     pub fn env(mut self, env: Env) -> Self {
-        self.env = Some(env);
+        self.lookup = Some(Lookup::env_only(env));
+        self
+    }
+    /// Where unset options fall back to: system properties, variables and the selected profile
+    /// (the process environment alone by default).
+    pub fn lookup(mut self, lookup: Lookup) -> Self {
+        self.lookup = Some(lookup);
         self
     }
 
-    pub fn build(self, clock: Arc<dyn Clock>) -> Result<ImdsClient, CredentialsError> {
-        let env = self.env.unwrap_or_else(Env::process);
-        let disabled = match self.disabled {
-            Some(d) => d,
-            None => disabled_by(&env),
+    fn fallbacks(&self) -> Lookup {
+        self.lookup.clone().unwrap_or_else(|| Lookup::env_only(Env::process()))
+    }
+
+    /// Whether IMDS is off: the option, else the first fallback set ([`disabled_by`]).
+    pub fn is_disabled(&self) -> bool {
+        self.disabled.unwrap_or_else(|| disabled_by(&self.fallbacks()))
+    }
+
+    /// The endpoint: the option, else its fallbacks; when none is set anywhere, the default of the
+    /// endpoint mode (the option, else its fallbacks, else IPv4). An endpoint set anywhere wins over
+    /// a mode set anywhere, as in the SDKs. Checked: an http URL with a host.
+    pub fn resolved_endpoint(&self) -> Result<Url, CredentialsError> {
+        let lookup = self.fallbacks();
+        let (text, from) = match &self.endpoint {
+            Some(e) => (e.clone(), Origin::Option(keys::ENDPOINT)),
+            None => match lookup.get(&fallback::ENDPOINT) {
+                Some(found) => (found.value, found.from),
+                None => {
+                    let mode = match self.endpoint_mode {
+                        Some(mode) => mode,
+                        None => match lookup.get(&fallback::ENDPOINT_MODE) {
+                            Some(found) => EndpointMode::parse(&found.value).ok_or_else(|| {
+                                CredentialsError::invalid_config(
+                                    format!("{} is not an IMDS endpoint mode", found.from.assignment(&shown(&found.value))),
+                                    format!("Set {} to IPv4 or IPv6, or unset it.", found.from),
+                                )
+                            })?,
+                            None => EndpointMode::Ipv4,
+                        },
+                    };
+                    (mode.default_endpoint().to_string(), Origin::Default)
+                }
+            },
         };
-        if disabled {
+        parse_endpoint(&text, &from)
+    }
+
+    /// The timeout of one attempt: the option, else its fallbacks (seconds), else the default.
+    pub fn resolved_attempt_timeout(&self) -> Result<Duration, CredentialsError> {
+        match self.attempt_timeout {
+            Some(t) if (MIN_ATTEMPT_TIMEOUT..=MAX_ATTEMPT_TIMEOUT).contains(&t) => Ok(t),
+            Some(t) => Err(CredentialsError::invalid_config(
+                format!("an IMDS attempt timeout of {} (the {} option) is out of range", human_duration(t), keys::ATTEMPT_TIMEOUT_MILLIS),
+                format!(
+                    "Use {} to {} ({} is the SDK default).",
+                    spoken_duration(MIN_ATTEMPT_TIMEOUT),
+                    spoken_duration(MAX_ATTEMPT_TIMEOUT),
+                    spoken_duration(DEFAULT_ATTEMPT_TIMEOUT)
+                ),
+            )),
+            None => match self.fallbacks().get(&fallback::ATTEMPT_TIMEOUT) {
+                Some(found) => parse_seconds(&found.value, &found.from),
+                None => Ok(DEFAULT_ATTEMPT_TIMEOUT),
+            },
+        }
+    }
+
+    /// Attempts per request: the option, else its fallbacks, else the default.
+    pub fn resolved_max_attempts(&self) -> Result<u32, CredentialsError> {
+        match self.max_attempts {
+            Some(a) if (1..=MAX_ATTEMPTS).contains(&a) => Ok(a),
+            Some(a) => Err(CredentialsError::invalid_config(
+                format!("{a} IMDS attempts (the {} option) is out of range", keys::MAX_ATTEMPTS),
+                format!("Use between 1 and {MAX_ATTEMPTS} attempts."),
+            )),
+            None => match self.fallbacks().get(&fallback::MAX_ATTEMPTS) {
+                Some(found) => parse_attempts(&found.value, &found.from),
+                None => Ok(DEFAULT_MAX_ATTEMPTS),
+            },
+        }
+    }
+
+    pub fn build(self, clock: Arc<dyn Clock>) -> Result<ImdsClient, CredentialsError> {
+        if self.is_disabled() {
             return Err(CredentialsError::ImdsDisabled);
         }
-        let (endpoint_text, endpoint_from) = match self.endpoint {
-            Some(e) => (e, "the endpoint option"),
-            None => match env.get(env::AWS_EC2_METADATA_SERVICE_ENDPOINT) {
-                Some(e) => (e, env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
-                None => (DEFAULT_ENDPOINT.to_string(), "the default"),
-            },
-        };
-        let endpoint = parse_endpoint(&endpoint_text, endpoint_from)?;
-
-        let attempt_timeout = match self.attempt_timeout {
-            Some(t) if (MIN_ATTEMPT_TIMEOUT..=MAX_ATTEMPT_TIMEOUT).contains(&t) => t,
-            Some(t) => {
-                return Err(CredentialsError::invalid_config(
-                    format!(
-                        "an IMDS attempt timeout of {} (the {} option) is out of range",
-                        human_duration(t),
-                        keys::ATTEMPT_TIMEOUT_MILLIS
-                    ),
-                    format!(
-                        "Use {} to {} ({} is the SDK default).",
-                        spoken_duration(MIN_ATTEMPT_TIMEOUT),
-                        spoken_duration(MAX_ATTEMPT_TIMEOUT),
-                        spoken_duration(DEFAULT_ATTEMPT_TIMEOUT)
-                    ),
-                ))
-            }
-            None => match env.get(env::AWS_METADATA_SERVICE_TIMEOUT) {
-                Some(v) => parse_seconds(&v, env::AWS_METADATA_SERVICE_TIMEOUT)?,
-                None => DEFAULT_ATTEMPT_TIMEOUT,
-            },
-        };
-        let max_attempts = match self.max_attempts {
-            Some(a) if (1..=MAX_ATTEMPTS).contains(&a) => a,
-            Some(a) => {
-                return Err(CredentialsError::invalid_config(
-                    format!("{a} IMDS attempts (the {} option) is out of range", keys::MAX_ATTEMPTS),
-                    format!("Use between 1 and {MAX_ATTEMPTS} attempts."),
-                ))
-            }
-            None => match env.get(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS) {
-                Some(v) => parse_attempts(&v, env::AWS_METADATA_SERVICE_NUM_ATTEMPTS)?,
-                None => DEFAULT_MAX_ATTEMPTS,
-            },
-        };
+        let endpoint = self.resolved_endpoint()?;
+        let attempt_timeout = self.resolved_attempt_timeout()?;
+        let max_attempts = self.resolved_max_attempts()?;
         let token_ttl = token::check_ttl(self.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL))?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(attempt_timeout));
@@ -204,7 +280,7 @@ impl ImdsClientBuilder {
     }
 }
 
-fn parse_endpoint(text: &str, from: &str) -> Result<Url, CredentialsError> {
+fn parse_endpoint(text: &str, from: &Origin) -> Result<Url, CredentialsError> {
     let url = Url::parse(text.trim()).map_err(|e| {
         CredentialsError::invalid_config(
             format!("the IMDS endpoint '{text}' (from {from}) is not a URL: {e}"),
@@ -237,9 +313,10 @@ fn shown(text: &str) -> String {
     }
 }
 
-/// `AWS_METADATA_SERVICE_TIMEOUT`: seconds, possibly fractional, within what the client can use
-/// (0 would never connect; NaN, infinities and huge values would panic in `Duration`).
-fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
+/// `AWS_METADATA_SERVICE_TIMEOUT` (and its system property and profile key): seconds, possibly
+/// fractional, within what the client can use (0 would never connect; NaN, infinities and huge
+/// values would panic in `Duration`).
+fn parse_seconds(text: &str, name: &Origin) -> Result<Duration, CredentialsError> {
     let fix = || {
         format!(
             "Set {name} to a number of seconds from {} to {} (e.g. 1 or 2.5; {} is the SDK default), or unset it.",
@@ -248,20 +325,18 @@ fn parse_seconds(text: &str, name: &str) -> Result<Duration, CredentialsError> {
             DEFAULT_ATTEMPT_TIMEOUT.as_secs_f64()
         )
     };
-    let seconds = text
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| !s.is_nan())
-        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{}' is not a number of seconds", shown(text)), fix()))?;
+    let seconds =
+        text.trim().parse::<f64>().ok().filter(|s| !s.is_nan()).ok_or_else(|| {
+            CredentialsError::invalid_config(format!("{} is not a number of seconds", name.assignment(&shown(text))), fix())
+        })?;
     if !(MIN_ATTEMPT_TIMEOUT.as_secs_f64()..=MAX_ATTEMPT_TIMEOUT.as_secs_f64()).contains(&seconds) {
-        return Err(CredentialsError::invalid_config(format!("{name}='{}' is out of range", shown(text)), fix()));
+        return Err(CredentialsError::invalid_config(format!("{} is out of range", name.assignment(&shown(text))), fix()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// `AWS_METADATA_SERVICE_NUM_ATTEMPTS`: a whole number from 1 to [`MAX_ATTEMPTS`].
-fn parse_attempts(text: &str, name: &str) -> Result<u32, CredentialsError> {
+/// `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (and its profile key): a whole number from 1 to [`MAX_ATTEMPTS`].
+fn parse_attempts(text: &str, name: &Origin) -> Result<u32, CredentialsError> {
     let fix = || {
         format!(
             "Set {name} to a whole number of attempts from 1 to {MAX_ATTEMPTS} ({DEFAULT_MAX_ATTEMPTS} is the SDK default), or unset it."
@@ -270,14 +345,14 @@ fn parse_attempts(text: &str, name: &str) -> Result<u32, CredentialsError> {
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CredentialsError::invalid_config(format!("{name}='{}' is not a whole number", shown(text)), fix()));
+        return Err(CredentialsError::invalid_config(format!("{} is not a whole number", name.assignment(&shown(text))), fix()));
     }
     // Whole but possibly beyond any integer type: anything that does not parse is out of range too.
     trimmed
         .parse::<u32>()
         .ok()
         .filter(|n| (1..=MAX_ATTEMPTS).contains(n))
-        .ok_or_else(|| CredentialsError::invalid_config(format!("{name}='{}' is out of range", shown(text)), fix()))
+        .ok_or_else(|| CredentialsError::invalid_config(format!("{} is out of range", name.assignment(&shown(text))), fix()))
 }
 
 /// A response body as it is read, kept so that no copy of a secret is left behind in freed
@@ -577,6 +652,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use crate::clock::SystemClock;
+    use crate::env;
 
     fn build(env: Env) -> Result<ImdsClient, CredentialsError> {
         ImdsClient::builder().env(env).build(Arc::new(SystemClock))

@@ -107,11 +107,11 @@ impl AwsConfigSource {
     pub fn profile(env: &Env, files: &super::profile::ProfileFiles, load_timeout: Duration) -> Self {
         // aws-config treats a file it is given as required; the SDKs do not require either one.
         let mut builder = EnvConfigFiles::builder();
-        if files.config.is_file() {
-            builder = builder.with_file(EnvConfigFileKind::Config, &files.config);
+        if let Some(config) = files.config.as_ref().filter(|p| p.is_file()) {
+            builder = builder.with_file(EnvConfigFileKind::Config, config);
         }
-        if files.credentials.is_file() {
-            builder = builder.with_file(EnvConfigFileKind::Credentials, &files.credentials);
+        if let Some(credentials) = files.credentials.as_ref().filter(|p| p.is_file()) {
+            builder = builder.with_file(EnvConfigFileKind::Credentials, credentials);
         }
         let aws_files = builder.build();
         let provider = ProfileFileCredentialsProvider::builder()

@@ -22,11 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::env::{self as env_vars, Env};
+use crate::env::Env;
 use crate::error::CredentialsError;
 use crate::imds::credentials::InstanceRoleProbe;
 use crate::imds::{ImdsClient, ImdsClientBuilder, ImdsCredentialsProvider};
 use crate::provider::ProvideCredentials;
+use crate::settings::Origin;
 
 use super::aws_config_source::AwsConfigSource;
 use super::container::ContainerProvider;
@@ -128,6 +129,8 @@ pub struct ChainInputs<'a> {
     pub env: &'a Env,
     /// The Java system properties the Java side read.
     pub system_properties: &'a SystemProperties,
+    /// The shared files and the profile selected in them (options, system properties, variables).
+    pub profile_files: ProfileFiles,
     /// The SDKs' order ([`SourceKind::ORDER`]), or the sources the builder pinned.
     pub order: Vec<SourceKind>,
     /// `None` when IMDS is disabled.
@@ -140,12 +143,13 @@ pub struct ChainInputs<'a> {
 }
 
 impl<'a> ChainInputs<'a> {
-    /// The SDKs' order with IMDS disabled, a 1 s attempt timeout and the [`DEFAULT_LOAD_TIMEOUT`];
-    /// change the fields for anything else.
+    /// The SDKs' order with IMDS disabled, the profile files the variables select, a 1 s attempt
+    /// timeout and the [`DEFAULT_LOAD_TIMEOUT`]; change the fields for anything else.
     pub fn new(env: &'a Env, system_properties: &'a SystemProperties) -> Self {
         Self {
             env,
             system_properties,
+            profile_files: ProfileFiles::from_env(env),
             order: SourceKind::ORDER.to_vec(),
             imds: None,
             attempt_timeout: crate::imds::client::DEFAULT_ATTEMPT_TIMEOUT,
@@ -225,7 +229,7 @@ pub fn resolve(inputs: &ChainInputs<'_>) -> Result<Resolution, CredentialsError>
             )),
             SourceKind::WebIdentity => bounded(found(AwsConfigSource::web_identity(env, inputs.load_timeout))),
             SourceKind::Profile => {
-                let files = ProfileFiles::from_env(env);
+                let files = inputs.profile_files.clone();
                 let found = profile_link(env, &files, inputs.load_timeout);
                 if matches!(found, Found::Usable(_)) {
                     profile_files = Some(files);
@@ -279,9 +283,9 @@ fn profile_link(env: &Env, files: &ProfileFiles, load_timeout: Duration) -> Foun
     match files.load() {
         Ok(p) if p.get("aws_access_key_id").is_some() => Found::Usable(Arc::new(ProfileProvider::new(files.clone()))),
         Ok(p) if p.has_credentials() => Found::Usable(Arc::new(AwsConfigSource::profile(env, files, load_timeout))),
-        Ok(_) if env.get(env_vars::AWS_PROFILE).is_some() => Found::Broken(CredentialsError::invalid_config(
-            format!("AWS_PROFILE='{}' names a profile with no credentials", files.profile),
-            "Fix the profile or unset AWS_PROFILE.",
+        Ok(_) if files.profile_from != Origin::Default => Found::Broken(CredentialsError::invalid_config(
+            format!("{} names a profile with no credentials", files.profile_from.assignment(&files.profile)),
+            format!("Fix the profile or unset {}.", files.profile_from),
         )),
         Ok(_) => Found::Absent,
         Err(e) => Found::Broken(e),

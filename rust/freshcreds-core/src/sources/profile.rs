@@ -1,7 +1,11 @@
 //! Keys from the shared `credentials` and `config` files.
 //!
-//! Files: `AWS_SHARED_CREDENTIALS_FILE` (else `~/.aws/credentials`) and `AWS_CONFIG_FILE` (else
-//! `~/.aws/config`); profile `AWS_PROFILE` (else `default`). In `config` a profile is
+//! Files: the `credentialsFile` option, else `aws.sharedCredentialsFile`, else
+//! `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`; the `configFile` option, else
+//! `aws.configFile`, else `AWS_CONFIG_FILE`, else `~/.aws/config`; profile: the `profileName`
+//! option, else `aws.profile`, else `AWS_PROFILE`, else `default` ([`ProfileFiles::resolve`]; `~`
+//! is `HOME`, else `USERPROFILE`, else the `homeDirectory` option, and with none of them there is
+//! no default file). In `config` a profile is
 //! `[profile NAME]` (or `[default]`); in `credentials` it is `[NAME]`; the credentials file wins
 //! where both set a key, as in the SDKs.
 //!
@@ -29,10 +33,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::config::{fallback, keys, AgentOptions};
 use crate::credentials::Credentials;
 use crate::env::{self as env_vars, Env};
 use crate::error::CredentialsError;
 use crate::provider::{CredentialsFuture, ProvideCredentials};
+use crate::settings::{Lookup, Origin};
 
 use super::off_the_runtime;
 
@@ -69,7 +75,8 @@ impl Profile {
         self.values.get(key).map(|(v, _)| v.as_str())
     }
 
-    fn file_of(&self, key: &str) -> Option<&Path> {
+    /// The file the key was read from.
+    pub fn file_of(&self, key: &str) -> Option<&Path> {
         self.values.get(key).map(|(_, f)| f.as_path())
     }
 
@@ -83,25 +90,74 @@ impl Profile {
 
 #[derive(Debug, Clone)]
 pub struct ProfileFiles {
-    pub credentials: PathBuf,
-    pub config: PathBuf,
+    /// `None` when no file is named and no home directory is known: nothing is read.
+    pub credentials: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     pub profile: String,
+    /// Where the profile name came from ([`Origin::Default`] for `default`).
+    pub profile_from: Origin,
 }
 
 impl ProfileFiles {
-    pub fn from_env(env: &Env) -> Self {
-        let home = env.get(env_vars::HOME).or_else(|| env.get(env_vars::USERPROFILE)).map(PathBuf::from).unwrap_or_default();
+    /// These two files, the profile given as an option (tests).
+    pub fn new(credentials: impl Into<PathBuf>, config: impl Into<PathBuf>, profile: impl Into<String>) -> Self {
         Self {
-            credentials: env.get(env_vars::AWS_SHARED_CREDENTIALS_FILE).map(PathBuf::from).unwrap_or_else(|| home.join(".aws/credentials")),
-            config: env.get(env_vars::AWS_CONFIG_FILE).map(PathBuf::from).unwrap_or_else(|| home.join(".aws/config")),
-            profile: env.get(env_vars::AWS_PROFILE).unwrap_or_else(|| "default".to_string()),
+            credentials: Some(credentials.into()),
+            config: Some(config.into()),
+            profile: profile.into(),
+            profile_from: Origin::Option(keys::PROFILE_NAME),
+        }
+    }
+
+    /// The files and profile the environment selects, with no options and no system properties.
+    pub fn from_env(env: &Env) -> Self {
+        Self::resolve(&AgentOptions::default(), &Lookup::env_only(env.clone()))
+    }
+
+    /// The files and profile that `options` select, else the system properties and variables in
+    /// `lookup` (the profile keys of `lookup` are not consulted: these settings have none).
+    pub fn resolve(options: &AgentOptions, lookup: &Lookup) -> Self {
+        let home = home_directory(lookup.env(), options.home_directory.as_deref());
+        let file = |option: &Option<String>, fallback, default: &str| -> Option<PathBuf> {
+            match option.clone().or_else(|| lookup.get(fallback).map(|found| found.value)) {
+                Some(named) => expand_home(named.trim(), home.as_deref()),
+                None => home.as_ref().map(|h| h.join(".aws").join(default)),
+            }
+        };
+        let (profile, profile_from) = match &options.profile_name {
+            Some(name) => (name.clone(), Origin::Option(keys::PROFILE_NAME)),
+            None => match lookup.get(&fallback::PROFILE_NAME) {
+                Some(found) => (found.value, found.from),
+                None => ("default".to_string(), Origin::Default),
+            },
+        };
+        Self {
+            credentials: file(&options.credentials_file, &fallback::CREDENTIALS_FILE, "credentials"),
+            config: file(&options.config_file, &fallback::CONFIG_FILE, "config"),
+            profile,
+            profile_from,
+        }
+    }
+
+    /// The files that are named, config first.
+    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.config.iter().chain(self.credentials.iter())
+    }
+
+    /// The two files for messages: `A and B`, or what there is.
+    pub fn describe(&self) -> String {
+        let paths: Vec<String> = self.paths().map(|p| p.display().to_string()).collect();
+        if paths.is_empty() {
+            "no file (no home directory: HOME, USERPROFILE and Java's user.home are unset)".to_string()
+        } else {
+            paths.join(" and ")
         }
     }
 
     /// The latest modification time of the two files (for change detection). Blocking: on the
     /// agent's runtime use [`Self::modified_async`].
     pub fn modified(&self) -> Option<SystemTime> {
-        [&self.credentials, &self.config].iter().filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).max()
+        self.paths().filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).max()
     }
 
     /// [`Self::modified`] on the blocking pool, for the agent's polling loop.
@@ -122,12 +178,32 @@ impl ProfileFiles {
     pub fn load(&self) -> Result<Profile, CredentialsError> {
         let mut profile = Profile::default();
         for (path, is_config) in [(&self.config, true), (&self.credentials, false)] {
+            let Some(path) = path else { continue };
             let Some(text) = read_capped(path)? else { continue };
             for (key, value) in parse_section(&text, path, &self.profile, is_config)? {
                 profile.values.insert(key, (value, path.clone()));
             }
         }
         Ok(profile)
+    }
+}
+
+/// The home directory: `HOME`, else `USERPROFILE`, else `java_home` (Java's `user.home`, passed as
+/// the `homeDirectory` option); `None` when none is set, never the working directory.
+pub fn home_directory(env: &Env, java_home: Option<&str>) -> Option<PathBuf> {
+    env.get(env_vars::HOME)
+        .or_else(|| env.get(env_vars::USERPROFILE))
+        .or_else(|| java_home.map(str::trim).filter(|h| !h.is_empty()).map(str::to_string))
+        .map(PathBuf::from)
+}
+
+/// A named file, with a leading `~` as the home directory (as the SDKs do); `None` when it starts
+/// with `~` and there is no home directory.
+fn expand_home(named: &str, home: Option<&Path>) -> Option<PathBuf> {
+    let rest = if named == "~" { Some("") } else { named.strip_prefix("~/").or_else(|| named.strip_prefix("~\\")) };
+    match rest {
+        Some(rest) => home.map(|h| h.join(rest)),
+        None => Some(PathBuf::from(named)),
     }
 }
 
@@ -255,8 +331,11 @@ impl ProfileProvider {
             ));
         }
         Err(CredentialsError::invalid_config(
-            format!("profile '{name}' has no credentials in {} or {}", self.files.credentials.display(), self.files.config.display()),
-            "Add aws_access_key_id and aws_secret_access_key to it, or unset AWS_PROFILE.",
+            format!("profile '{name}' has no credentials in {}", self.files.describe()),
+            match self.files.profile_from {
+                Origin::Default => "Add aws_access_key_id and aws_secret_access_key to it.".to_string(),
+                ref from => format!("Add aws_access_key_id and aws_secret_access_key to it, or select another profile with {from}."),
+            },
         ))
     }
 }
@@ -279,7 +358,7 @@ mod tests {
     fn files(dir: &Path, credentials: &str, config: &str, profile: &str) -> ProfileFiles {
         std::fs::write(dir.join("credentials"), credentials).expect("write");
         std::fs::write(dir.join("config"), config).expect("write");
-        ProfileFiles { credentials: dir.join("credentials"), config: dir.join("config"), profile: profile.into() }
+        ProfileFiles::new(dir.join("credentials"), dir.join("config"), profile)
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -375,7 +454,7 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
         assert!(made.success());
         std::fs::write(dir.join("config"), "").expect("write");
-        let f = ProfileFiles { credentials: fifo.clone(), config: dir.join("config"), profile: "default".into() };
+        let f = ProfileFiles::new(fifo.clone(), dir.join("config"), "default");
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         let provider = std::sync::Arc::new(ProfileProvider::new(f));
         let writer = std::thread::spawn(move || {

@@ -128,3 +128,53 @@ fn an_oversized_credentials_file_is_refused_and_a_normal_one_works() {
     let agent = Agent::from_options_with_env(&options, env).expect("a normal file");
     assert_eq!(agent.get_blocking().expect("credentials").credentials.access_key_id(), "AKIAOVERSIZE00000001");
 }
+
+/// The SDK settings through a whole agent: `aws.disableEc2Metadata` (as the Java library passes
+/// it) turns IMDS off although the environment points at the simulator, so nothing is configured;
+/// the builder's `imdsDisabled=false` wins over it; the profile that `aws.profile` selects in the
+/// file that `configFile` names gives the endpoint, which `aws.ec2MetadataServiceEndpoint` beats.
+#[test]
+fn sdk_settings_from_system_properties_options_and_profile_reach_the_agent() {
+    let (sim, _rt) = simulator();
+    let dir = std::env::temp_dir().join(format!("freshcreds-chain-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("config");
+    std::fs::write(&config, format!("[profile app]\nec2_metadata_service_endpoint = {}\n", sim.base_url())).expect("write");
+    let env = || {
+        env_of(vec![
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT".into(), sim.base_url()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()),
+            ("AWS_CONFIG_FILE".into(), "/nonexistent/config".into()),
+        ])
+    };
+    let disabled = AgentOptions::from_pairs(&[("systemProperties.disableEc2Metadata", "true")]).expect("valid");
+    let error = Agent::from_options_with_env(&disabled, env()).expect_err("IMDS is off and nothing else is configured");
+    assert!(error.to_string().contains("no credential source is configured"), "{error}");
+    let enabled = AgentOptions::from_pairs(&[("systemProperties.disableEc2Metadata", "true"), ("imdsDisabled", "false")]).expect("valid");
+    let agent = Agent::from_options_with_env(&enabled, env()).expect("the option wins");
+    assert_eq!(agent.source(), SourceKind::Imds);
+    assert_eq!(agent.get_blocking().expect("credentials").credentials.access_key_id(), sim.current_credentials().access_key_id);
+    agent.close();
+    assert_eq!(sim.stats().credential_gets, 1, "only the agent with IMDS on asked it");
+
+    // The endpoint from the selected profile (the variable points at a closed port).
+    let closed =
+        || env_of(vec![("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent/credentials".into()), ("HOME".into(), "/nonexistent".into())]);
+    let profile =
+        AgentOptions::from_pairs(&[("systemProperties.profile", "app"), ("configFile", &config.display().to_string())]).expect("valid");
+    let agent = Agent::from_options_with_env(&profile, closed()).expect("agent");
+    assert_eq!(agent.get_blocking().expect("credentials from the profile's endpoint").credentials.source(), "imds");
+    agent.close();
+    let property_wins = AgentOptions::from_pairs(&[
+        ("systemProperties.profile", "app"),
+        ("configFile", &config.display().to_string()),
+        ("systemProperties.ec2MetadataServiceEndpoint", "http://127.0.0.1:9"),
+        ("maxAttempts", "1"),
+        ("attemptTimeoutMillis", "300"),
+    ])
+    .expect("valid");
+    let agent = Agent::from_options_with_env(&property_wins, closed()).expect("agent");
+    let error = agent.get_blocking().expect_err("the property's closed port wins over the profile");
+    assert!(error.to_string().contains("http://127.0.0.1:9"), "{error}");
+    assert_eq!(sim.stats().credential_gets, 2);
+}

@@ -117,6 +117,35 @@ async fn bad_credentials_bodies_are_typed_errors_over_http() {
     }
 }
 
+/// The instance-role document without `Code` is accepted (the SDKs accept it; the container
+/// document never has one); a `Code` other than `Success` is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_without_code_is_accepted_and_one_with_code_not_success_is_refused() {
+    let sim = sim(SimConfig::default()).await;
+    let provider = provider(&sim.base_url(), Arc::new(SystemClock), |b| b.max_attempts(1));
+    let document = |code: Option<&str>| {
+        let mut doc = serde_json::json!({
+            "LastUpdated": "2026-11-30T01:00:00Z", "Type": "AWS-HMAC", "AccessKeyId": "ASIANOCODE0000000001",
+            "SecretAccessKey": "secret", "Token": "tok", "Expiration": "2999-11-30T07:00:00Z"
+        });
+        if let Some(code) = code {
+            doc["Code"] = serde_json::Value::from(code);
+        }
+        doc.to_string()
+    };
+    sim.faults().set_credentials_body_override(Some(document(None)));
+    let creds = provider.provide_credentials().await.expect("no Code is accepted");
+    assert_eq!(creds.access_key_id(), "ASIANOCODE0000000001");
+    sim.faults().set_credentials_body_override(Some(document(Some("Success"))));
+    provider.provide_credentials().await.expect("Code Success is accepted");
+    for code in ["Failure", "InvalidRole"] {
+        sim.faults().set_credentials_body_override(Some(document(Some(code))));
+        let error = provider.provide_credentials().await.expect_err(code);
+        assert!(matches!(error, CredentialsError::InvalidResponse { .. }), "{code}: {error:?}");
+        assert!(error.to_string().contains(&format!("Code is '{code}'")), "{error}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_one_fetch() {
     let sim = sim(SimConfig::default()).await;

@@ -6,6 +6,9 @@ import dev.freshcreds.sdkv2.FreshcredsExecutionInterceptor;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import org.junit.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -62,6 +65,10 @@ public class AgentOptionsTest {
         refused("attemptTimeout(null)", () -> FreshcredsAgent.builder().attemptTimeout(null), "attemptTimeout", "null");
         refused("loadTimeout(null)", () -> FreshcredsAgent.builder().loadTimeout(null), "loadTimeout", "null");
         refused("tokenTtl(null)", () -> FreshcredsAgent.builder().tokenTtl(null), "tokenTtl", "null");
+        refused("imdsEndpointMode(null)", () -> FreshcredsAgent.builder().imdsEndpointMode(null), "imdsEndpointMode", "null");
+        refused("profileName(null)", () -> FreshcredsAgent.builder().profileName(null), "profileName", "null");
+        refused("profileFile(null)", () -> FreshcredsAgent.builder().profileFile(null), "profileFile", "null");
+        refused("credentialsFile(null)", () -> FreshcredsAgent.builder().credentialsFile(null), "credentialsFile", "null");
         refused("source((String[]) null)", () -> FreshcredsAgent.builder().source((String[]) null), "source", "null");
         refused("source(\"imds\", null)", () -> FreshcredsAgent.builder().source("imds", null), "source", "null");
         // the providers' builders are the same options
@@ -85,6 +92,7 @@ public class AgentOptionsTest {
         refusedByBuild("imdsEndpoint(https)", imds().imdsEndpoint("https://127.0.0.1:9"), "https");
         refusedByBuild("roleName(\"\")", imds().roleName(""), "IAM role name");
         refusedByBuild("roleName(\"a/b\")", imds().roleName("a/b"), "'a/b'", "IAM role name");
+        refusedByBuild("imdsEndpointMode(\"IPv5\")", imds().imdsEndpointMode("IPv5"), "endpointMode='IPv5'", "IPv4 or IPv6");
     }
 
     @Test
@@ -137,6 +145,39 @@ public class AgentOptionsTest {
                 .maxAttempts(0).build().close(), "maxAttempts", "between 1 and 20");
         refused("v2 loadTimeout(0)", () -> FreshcredsV2CredentialsProvider.builder().source("imds").imdsEndpoint(CLOSED_PORT)
                 .loadTimeout(Duration.ZERO).build().close(), "loadTimeoutMillis is 0");
+    }
+
+    /**
+     * profileName, profileFile and credentialsFile choose the profile and its files over the test
+     * task's system properties and variables (which name empty files): static keys, no network.
+     */
+    @Test
+    public void theProfileOptionsSelectTheProfileAndTheFiles() throws Exception {
+        Path dir = Files.createTempDirectory("freshcreds-profile-options");
+        try {
+            Path credentials = dir.resolve("credentials");
+            Path config = dir.resolve("config");
+            Files.write(credentials, ("[default]\naws_access_key_id = AKIADEFAULT000000001\naws_secret_access_key = s0\n"
+                    + "[dev]\naws_access_key_id = AKIADEV0000000000001\naws_secret_access_key = s1\n").getBytes(StandardCharsets.UTF_8));
+            Files.write(config, "[profile ops]\naws_access_key_id = AKIAOPS0000000000001\naws_secret_access_key = s2\n"
+                    .getBytes(StandardCharsets.UTF_8));
+            assertEquals("AKIADEFAULT000000001", profileKey(FreshcredsAgent.builder().credentialsFile(credentials)));
+            assertEquals("AKIADEV0000000000001", profileKey(FreshcredsAgent.builder().credentialsFile(credentials).profileName("dev")));
+            assertEquals("AKIAOPS0000000000001", profileKey(FreshcredsAgent.builder().profileFile(config).profileName("ops")));
+            refusedByBuild("a profile without keys", FreshcredsAgent.builder().source("profile").profileFile(config).profileName("none"),
+                    "profile", "'none'", "no credentials");
+        } finally {
+            for (String name : new String[] {"credentials", "config"}) {
+                Files.deleteIfExists(dir.resolve(name));
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static String profileKey(FreshcredsAgent.Builder builder) {
+        try (FreshcredsAgent agent = builder.source("profile").build()) {
+            return agent.currentSnapshot().accessKeyId();
+        }
     }
 
     @Test

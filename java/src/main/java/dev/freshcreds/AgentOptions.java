@@ -3,6 +3,7 @@ package dev.freshcreds;
 import dev.freshcreds.internal.MonotonicClock;
 import dev.freshcreds.internal.WallClock;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,8 +23,10 @@ import java.util.Map;
  *         .build();
  * }</pre>
  *
- * <p>Options not set are left to native defaults, which follow the AWS SDKs: where an option has an
- * SDK environment variable (named below), that variable is used when the option is not set.
+ * <p>Options not set are resolved as the AWS SDK for Java resolves them: where an option is an SDK
+ * setting, its Java system property, then its environment variable, then its key in the selected
+ * profile of the shared config file (all named below) are used, in that order, before the default.
+ * The system properties are read when the agent is built.
  *
  * <p>Setters only refuse null, with {@link InvalidConfigurationException} at once, and pass every
  * value through. Native code checks the values when the agent is built (the builders' {@code build()})
@@ -35,9 +38,25 @@ import java.util.Map;
  * @param <B> the builder type every setter returns, for chaining
  */
 public abstract class AgentOptions<B extends AgentOptions<B>> {
+    /**
+     * The AWS SDK for Java's system properties of the settings native code resolves (the
+     * {@code Fallback}s of its options table): each is passed as {@code systemProperties.<name without
+     * "aws.">}.
+     */
+    private static final String[] SETTING_PROPERTIES = {
+        "aws.ec2MetadataServiceEndpoint",
+        "aws.ec2MetadataServiceEndpointMode",
+        "aws.ec2MetadataServiceTimeout",
+        "aws.disableEc2Metadata",
+        "aws.profile",
+        "aws.configFile",
+        "aws.sharedCredentialsFile",
+    };
+
     private final Map<String, String> options = new LinkedHashMap<String, String>();
     private MonotonicClock clock = MonotonicClock.SYSTEM;
     private WallClock wallClock = WallClock.SYSTEM;
+    private String jmxName;
 
     /** For the builders that extend this class: no option set. */
     protected AgentOptions() {
@@ -45,8 +64,11 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Base URL of the instance metadata service: an {@code http} URL with a host (IMDS does not serve
-     * https). Default: {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, else {@code http://169.254.169.254};
-     * use {@code http://[fd00:ec2::254]} for IPv6.
+     * https). When not set: the system property {@code aws.ec2MetadataServiceEndpoint}, else
+     * {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, else the profile key
+     * {@code ec2_metadata_service_endpoint}, else {@code http://169.254.169.254}, or
+     * {@code http://[fd00:ec2::254]} in IPv6 mode (see {@link #imdsEndpointMode(String)}). An endpoint
+     * set in any of these places wins over an endpoint mode set in any of them, as in the SDKs.
      *
      * @param endpoint the base URL, not null; anything but a plain http URL is refused when the agent
      *                 is built
@@ -55,6 +77,61 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
      */
     public final B imdsEndpoint(String endpoint) {
         return put("endpoint", requireNonNull("imdsEndpoint", endpoint));
+    }
+
+    /**
+     * Which default instance metadata endpoint to use when no endpoint is set anywhere:
+     * {@code "IPv4"} ({@code http://169.254.169.254}) or {@code "IPv6"} ({@code http://[fd00:ec2::254]}).
+     * When not set: the system property {@code aws.ec2MetadataServiceEndpointMode}, else
+     * {@code AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE}, else the profile key
+     * {@code ec2_metadata_service_endpoint_mode}, else IPv4.
+     *
+     * @param mode {@code "IPv4"} or {@code "IPv6"} (any case), not null; anything else is refused when
+     *             the agent is built
+     * @return this builder
+     * @throws InvalidConfigurationException if {@code mode} is null
+     */
+    public final B imdsEndpointMode(String mode) {
+        return put("endpointMode", requireNonNull("imdsEndpointMode", mode));
+    }
+
+    /**
+     * The profile of the shared config and credentials files to use, for credentials (the
+     * {@code profile} source) and for the instance metadata settings' profile keys. When not set:
+     * the system property {@code aws.profile}, else {@code AWS_PROFILE}, else {@code default}.
+     *
+     * @param profileName the profile's name, not null
+     * @return this builder
+     * @throws InvalidConfigurationException if {@code profileName} is null
+     */
+    public final B profileName(String profileName) {
+        return put("profileName", requireNonNull("profileName", profileName));
+    }
+
+    /**
+     * The shared config file. When not set: the system property {@code aws.configFile}, else
+     * {@code AWS_CONFIG_FILE}, else {@code ~/.aws/config}, where {@code ~} is {@code HOME}, else
+     * {@code USERPROFILE}, else the system property {@code user.home}.
+     *
+     * @param file the file, not null; a missing file is no profile
+     * @return this builder
+     * @throws InvalidConfigurationException if {@code file} is null
+     */
+    public final B profileFile(Path file) {
+        return put("configFile", requireNonNull("profileFile", file).toString());
+    }
+
+    /**
+     * The shared credentials file. When not set: the system property {@code aws.sharedCredentialsFile},
+     * else {@code AWS_SHARED_CREDENTIALS_FILE}, else {@code ~/.aws/credentials} ({@code ~} as for
+     * {@link #profileFile(Path)}).
+     *
+     * @param file the file, not null; a missing file is no profile
+     * @return this builder
+     * @throws InvalidConfigurationException if {@code file} is null
+     */
+    public final B credentialsFile(Path file) {
+        return put("credentialsFile", requireNonNull("credentialsFile", file).toString());
     }
 
     /**
@@ -87,8 +164,9 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Timeout of one HTTP attempt against IMDS, connect to last byte; also used for the container
-     * credentials endpoint. From 1 ms to 1 hour. Default: {@code AWS_METADATA_SERVICE_TIMEOUT}
-     * (seconds), else 1 s.
+     * credentials endpoint. From 1 ms to 1 hour. When not set, for IMDS: the system property
+     * {@code aws.ec2MetadataServiceTimeout}, else {@code AWS_METADATA_SERVICE_TIMEOUT}, else the profile
+     * key {@code metadata_service_timeout} (all in seconds, fractions allowed), else 1 s.
      *
      * @param timeout the timeout, millisecond precision, not null; under 1 ms or over 1 hour is
      *                refused when the agent is built
@@ -100,8 +178,9 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
     }
 
     /**
-     * Attempts per IMDS request, the first one included, from 1 to 20. Default:
-     * {@code AWS_METADATA_SERVICE_NUM_ATTEMPTS}, else 3.
+     * Attempts per IMDS request, the first one included, from 1 to 20. When not set:
+     * {@code AWS_METADATA_SERVICE_NUM_ATTEMPTS}, else the profile key
+     * {@code metadata_service_num_attempts}, else 3 (the SDK has no system property for it).
      *
      * @param attempts the number of attempts; outside 1 to 20 is refused when the agent is built
      * @return this builder
@@ -139,7 +218,8 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Pins the credential source, or gives an order: {@code source("imds")},
-     * {@code source("profile", "imds")}. By default the SDKs' chain is followed. Sources not named
+     * {@code source("profile", "imds")}. By default SDK v1's order is followed (environment before system properties); the SDK v2
+     * provider's builder sets SDK v2's order (system properties first). Sources not named
      * are never used.
      *
      * @param sources one or more of {@code environment}, {@code systemProperties},
@@ -160,9 +240,10 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Refuse to use IMDS at all (native option {@code imdsDisabled}), including the background check
-     * for an instance role that another source shadows. Default: {@code AWS_EC2_METADATA_DISABLED=true},
-     * else false. With IMDS disabled and no other source configured, building the agent throws
-     * {@link InvalidConfigurationException}.
+     * for an instance role that another source shadows. When not set: the system property
+     * {@code aws.disableEc2Metadata}, else {@code AWS_EC2_METADATA_DISABLED} ({@code true}, any case,
+     * disables), else false. With IMDS disabled and no other source configured, building the agent
+     * throws {@link InvalidConfigurationException}.
      *
      * @param disabled true to never contact IMDS
      * @return this builder
@@ -214,11 +295,29 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
     }
 
     /**
+     * Registers the agent's JMX MBean ({@link FreshcredsMXBean}) as
+     * {@code dev.freshcreds:type=Agent,name=<name>} in the platform MBean server when the agent is
+     * built, and unregisters it when the agent is closed. Default: no MBean.
+     *
+     * @param name the MBean's name, unique among this JVM's agents
+     * @return this builder
+     * @throws NullPointerException if {@code name} is null
+     */
+    public final B jmxName(String name) {
+        if (name == null) {
+            throw new NullPointerException("name");
+        }
+        this.jmxName = name;
+        return self();
+    }
+
+    /**
      * Loads the native library if needed and creates an agent with these options, for the builders
      * that extend this class. Does not wait for credentials. Chooses the credential source now,
      * reading the environment, the AWS config files and the Java system properties
      * {@code aws.accessKeyId}, {@code aws.secretAccessKey} (or {@code aws.secretKey}) and
-     * {@code aws.sessionToken}.
+     * {@code aws.sessionToken}; reads the SDK settings' system properties (named on each option) and
+     * {@code user.home} and passes them on, for native code to resolve each setting in the SDKs' order.
      *
      * @return a running agent; its owner closes it, as it holds native resources and a daemon thread
      * @throws NativeLibraryUnavailableException if the native library cannot be loaded
@@ -232,6 +331,13 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
         putSystemProperty(withProperties, "systemProperties.accessKeyId", "aws.accessKeyId");
         putSystemProperty(withProperties, "systemProperties.secretAccessKey", "aws.secretAccessKey", "aws.secretKey");
         putSystemProperty(withProperties, "systemProperties.sessionToken", "aws.sessionToken");
+        // The SDK settings' system properties: passed as they are, native code decides what wins.
+        for (String property : SETTING_PROPERTIES) {
+            putSystemProperty(withProperties, "systemProperties." + property.substring("aws.".length()), property);
+        }
+        // The home directory when HOME and USERPROFILE are unset (native code never uses the
+        // working directory instead).
+        putSystemProperty(withProperties, "homeDirectory", "user.home");
         List<String> flat = new ArrayList<String>(withProperties.size() * 2);
         for (Map.Entry<String, String> e : withProperties.entrySet()) {
             flat.add(e.getKey());
@@ -240,7 +346,7 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
         long handle = NativeAgent.create(flat.toArray(new String[0]));
         String endpoint = options.get("endpoint");
         return FreshcredsAgent.start(handle, clock, wallClock,
-                "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint));
+                "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint), jmxName);
     }
 
     private B put(String key, String value) {

@@ -55,6 +55,8 @@ public final class FreshcredsAgent implements AutoCloseable {
      */
     private final AtomicLong invalidations = new AtomicLong();
     private final Thread watcher;
+    /** The MBean registered for this agent ({@link AgentOptions#jmxName}), or null. */
+    private volatile FreshcredsJmx.Registration jmx;
 
     private FreshcredsAgent(long handle, MonotonicClock clock, WallClock wallClock, String description) {
         this.handle = handle;
@@ -70,16 +72,28 @@ public final class FreshcredsAgent implements AutoCloseable {
         this.watcher.setDaemon(true);
     }
 
-    /** Creates the agent for a new native handle and starts its watcher thread. */
-    static FreshcredsAgent start(long handle, MonotonicClock clock, WallClock wallClock, String description) {
+    /**
+     * Creates the agent for a new native handle, starts its watcher thread and, when
+     * {@code jmxName} is not null, registers its MBean (closing the agent if that fails).
+     */
+    static FreshcredsAgent start(long handle, MonotonicClock clock, WallClock wallClock, String description, String jmxName) {
         FreshcredsAgent agent = new FreshcredsAgent(handle, clock, wallClock, description);
         agent.watcher.start();
+        if (jmxName != null) {
+            try {
+                agent.jmx = FreshcredsJmx.register(agent, jmxName);
+            } catch (RuntimeException e) {
+                agent.close();
+                throw e;
+            }
+        }
         return agent;
     }
 
     /**
      * Starts building an agent. With no options set, the agent follows the AWS SDKs' default
-     * credential chain and IMDS settings, including their environment variables.
+     * credential chain and IMDS and profile settings, resolved as the SDK does: Java system property,
+     * then environment variable, then profile key (see {@link AgentOptions}).
      *
      * @return a new builder
      */
@@ -277,6 +291,10 @@ public final class FreshcredsAgent implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        FreshcredsJmx.Registration registration = jmx;
+        if (registration != null) {
+            registration.close();
         }
         try {
             NativeAgent.close(handle);
