@@ -263,11 +263,11 @@ fn cache_config(options: &AgentOptions) -> CacheConfig {
 fn log_resolution(resolution: &Resolution) {
     let winner = resolution.winner;
     let shadowed: Vec<&str> = resolution.shadowed.iter().map(|k| k.name()).collect();
-    tracing::info!(source = winner.name(), shadowed = ?shadowed, "credentials source chosen");
+    tracing::info!(source = winner.name(), shadowed = %shadowed.join(","), "credentials source chosen");
     if !shadowed.is_empty() {
         tracing::warn!(
             source = winner.name(),
-            shadowed = ?shadowed,
+            shadowed = %shadowed.join(","),
             "credentials from '{}' shadow other configured sources; if they are not the ones you mean to use, remove them",
             winner.name()
         );
@@ -593,7 +593,7 @@ async fn supervise_refresher(
                 tracing::error!(
                     panic = %panic,
                     restarts,
-                    restart_in = ?settings.restart_delay,
+                    restart_in = %crate::error::log_duration(settings.restart_delay),
                     "the background credentials refresher panicked (a bug in freshcreds, please report it); restarting it"
                 );
                 tokio::select! {

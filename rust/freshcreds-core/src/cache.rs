@@ -411,15 +411,15 @@ impl CredentialsCache {
             let remaining = fresh.expiration().and_then(|e| e.duration_since(now).ok()).unwrap_or_default();
             let wait = (remaining / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
             state.recheck_after = Some(now + wait);
-            tracing::debug!(source = self.source.name(), recheck_in = ?wait, "source has no newer credentials yet");
+            tracing::debug!(source = self.source.name(), recheck_in = %crate::error::log_duration(wait), "source has no newer credentials yet");
             return (Outcome::fetched(Ok(fresh)), None);
         }
         let entry = self.cached_entry(fresh.clone(), now);
         tracing::info!(
             source = self.source.name(),
             access_key_id = %fresh.key_id_for_logs(),
-            expires_in = ?fresh.expiration().and_then(|e| e.duration_since(now).ok()),
-            advisory_window = ?entry.advisory_window,
+            expires_in = %crate::error::log_time_left(fresh.expiration().and_then(|e| e.duration_since(now).ok())),
+            advisory_window = %crate::error::log_duration(entry.advisory_window),
             "loaded new credentials"
         );
         state.cached = Some(entry);
@@ -455,7 +455,7 @@ impl CredentialsCache {
                 source = self.source.name(),
                 error = %error,
                 failures_in_a_row = streak,
-                next_attempt_in = ?next_attempt_in,
+                next_attempt_in = %crate::error::log_duration(next_attempt_in),
                 serving_expired_credentials = expired,
                 "credentials refresh failed; serving the cached credentials meanwhile"
             );
@@ -464,7 +464,7 @@ impl CredentialsCache {
                 source = self.source.name(),
                 error = %error,
                 failures_in_a_row = streak,
-                next_attempt_in = ?next_attempt_in,
+                next_attempt_in = %crate::error::log_duration(next_attempt_in),
                 serving_expired_credentials = expired,
                 "credentials refresh failed again"
             );

@@ -134,11 +134,47 @@ impl CredentialsError {
     }
 }
 
+/// Formats a duration for logs in plain units: `35m47s`, `1h0m5s`, `12s`; under a second, `250ms`.
+pub(crate) fn log_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Formats an optional time left for logs: [`log_duration`], or `never` without an expiry.
+pub(crate) fn log_time_left(d: Option<Duration>) -> String {
+    d.map_or_else(|| "never".to_string(), log_duration)
+}
+
 /// Formats a duration for messages as whole seconds or milliseconds.
 pub(crate) fn human_duration(d: Duration) -> String {
     if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod log_duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_logs_use_plain_units() {
+        assert_eq!(log_duration(Duration::from_millis(2_147_600)), "35m47s");
+        assert_eq!(log_duration(Duration::from_secs(3605)), "1h0m5s");
+        assert_eq!(log_duration(Duration::from_secs(12)), "12s");
+        assert_eq!(log_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(log_time_left(None), "never");
+        assert_eq!(log_time_left(Some(Duration::from_secs(60))), "1m0s");
     }
 }

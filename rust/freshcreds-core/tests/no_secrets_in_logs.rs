@@ -48,6 +48,8 @@ fn no_secret_ever_reaches_the_logs() {
 
     let logs = captured.text();
     assert!(logs.contains("loaded new credentials"), "the test must actually capture the agent's logs:\n{logs}");
+    let ours: Vec<&str> = logs.lines().filter(|l| l.contains("freshcreds_core")).collect();
+    assert!(!ours.iter().any(|l| l.contains("Some(")), "durations in freshcreds' logs are plain, not Debug output:\n{logs}");
     assert!(logs.contains("refresh failed") || logs.contains("credentials source failed"), "failures were logged:\n{logs}");
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs:\n{logs}");

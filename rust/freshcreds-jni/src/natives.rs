@@ -9,7 +9,7 @@ use std::time::Duration;
 use freshcreds_bridge::{agents, registry, time};
 use freshcreds_core::{Agent, CredentialsError, Snapshot};
 use jni::objects::{JObject, JObjectArray, JString, JValue};
-use jni::sys::jlong;
+use jni::sys::{jint, jlong};
 use jni::{jni_sig, jni_str, Env};
 
 use crate::contract::{native_agent, JavaType};
@@ -112,6 +112,35 @@ native_agent! {
     "sourceName" => fn source_name<'caller>(env, handle: jlong) -> JString<'caller> {
         let name = agent(handle)?.source().name();
         Ok(env.new_string(name)?)
+    }
+
+    /// Sets the most verbose native log level recorded for Java: 0 off, 1 error, 2 warn, 3 info,
+    /// 4 debug, 5 trace. Process-wide.
+    "setLogLevel" => fn set_log_level<'caller>(_env, level: jint) -> () {
+        logging::init();
+        logging::set_level(level);
+        Ok(())
+    }
+
+    /// Takes up to `max` queued native log events, oldest first, flattened as
+    /// `level, target, message` triples. Process-wide.
+    "drainLogEvents" => fn drain_log_events<'caller>(env, max: jint) -> JObjectArray<'caller, JString<'caller>> {
+        let events = logging::drain(usize::try_from(max).unwrap_or(0));
+        let array = JObjectArray::<JString>::new(env, events.len() * 3, JString::null())?;
+        for (i, event) in events.iter().enumerate() {
+            for (j, text) in [event.level, event.target.as_str(), event.message.as_str()].into_iter().enumerate() {
+                let string = env.new_string(text)?;
+                array.set_element(env, i * 3 + j, &string)?;
+                // Up to 3072 strings: free each local reference at once.
+                env.delete_local_ref(string);
+            }
+        }
+        Ok(array)
+    }
+
+    /// How many native log events were formatted for Java since the library was loaded (for tests).
+    "formattedLogEvents" => fn formatted_log_events<'caller>(_env) -> jlong {
+        Ok(time::saturating_i64(logging::formatted_count()))
     }
 
     /// Later sources that are configured too, comma-separated (empty when none).

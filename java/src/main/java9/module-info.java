@@ -3,8 +3,8 @@
  *
  * <p>Compiled for Java 9 and packed as {@code META-INF/versions/9/module-info.class} of a multi-release
  * jar: Java 8 ignores it, and on the module path of Java 9+ it makes the jar an explicit module that
- * exports the API packages only ({@code dev.freshcreds.internal} stays hidden). Both SDKs and
- * Micrometer are {@code requires static}: an application brings the ones it uses, and needs no other.
+ * exports the API packages only ({@code dev.freshcreds.internal} stays hidden). Both SDKs,
+ * Micrometer and SLF4J are {@code requires static}: an application brings the ones it uses, and needs no other.
  */
 module dev.freshcreds {
     requires java.logging;
@@ -19,6 +19,8 @@ module dev.freshcreds {
     requires static software.amazon.awssdk.utils;
     // Micrometer is optional too: only dev.freshcreds.micrometer refers to it.
     requires static micrometer.core;
+    // SLF4J is optional: native log events go through it when present, else java.util.logging.
+    requires static org.slf4j;
 
     exports dev.freshcreds;
     exports dev.freshcreds.sdkv1;

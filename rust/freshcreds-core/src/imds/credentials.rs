@@ -132,7 +132,7 @@ fn extend_if_expired(credentials: Credentials, now: SystemTime) -> Credentials {
             let extension = crate::backoff::uniform(Duration::from_secs(300), Duration::from_secs(600));
             tracing::warn!(
                 access_key_id = %credentials.key_id_for_logs(),
-                extended_by = ?extension,
+                extended_by = %crate::error::log_duration(extension),
                 "IMDS served credentials that have already expired (this happens during AWS-side outages); \
                  using them a little longer and retrying for new ones"
             );

@@ -106,7 +106,7 @@ impl ImdsClient {
             });
         }
         *slot = Some(CachedToken { value: value.clone(), renew_at: renew_at(requested_at, tokens.ttl) });
-        tracing::debug!(ttl = ?tokens.ttl, "fetched a new IMDSv2 session token");
+        tracing::debug!(ttl = %crate::error::log_duration(tokens.ttl), "fetched a new IMDSv2 session token");
         Ok(value)
     }
 

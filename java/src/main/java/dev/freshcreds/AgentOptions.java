@@ -343,7 +343,13 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
             flat.add(e.getKey());
             flat.add(e.getValue());
         }
-        long handle = NativeAgent.create(flat.toArray(new String[0]));
+        NativeLogForwarder.updateLevel();
+        long handle;
+        try {
+            handle = NativeAgent.create(flat.toArray(new String[0]));
+        } finally {
+            NativeLogForwarder.drain();
+        }
         String endpoint = options.get("endpoint");
         return FreshcredsAgent.start(handle, clock, wallClock,
                 "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint), jmxName);

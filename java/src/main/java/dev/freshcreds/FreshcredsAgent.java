@@ -302,6 +302,7 @@ public final class FreshcredsAgent implements AutoCloseable {
             // already closed on the native side: fine
         } finally {
             current.set(null);
+            NativeLogForwarder.drain();
             if (Thread.currentThread() != watcher) {
                 try {
                     watcher.join(TimeUnit.SECONDS.toMillis(2) + AWAIT_TIMEOUT_MILLIS);
@@ -389,7 +390,13 @@ public final class FreshcredsAgent implements AutoCloseable {
         while (!closed.get()) {
             try {
                 long epoch = invalidations.get();
-                CredentialsSnapshot snap = NativeAgent.awaitSnapshot(handle, known, AWAIT_TIMEOUT_MILLIS);
+                CredentialsSnapshot snap;
+                try {
+                    snap = NativeAgent.awaitSnapshot(handle, known, AWAIT_TIMEOUT_MILLIS);
+                } finally {
+                    // at least once a second: native log events to the application's logging
+                    NativeLogForwarder.drain();
+                }
                 consecutiveErrors = 0;
                 if (snap != null) {
                     if (snap.generation() > known) {

@@ -54,6 +54,21 @@ final class NativeAgent {
     /** Later configured sources the winner shadows, comma-separated; empty when none. */
     static native String shadowedSources(long handle);
 
+    /**
+     * Sets the most verbose native log level recorded for Java: 0 off, 1 error, 2 warn, 3 info, 4 debug,
+     * 5 trace. Process-wide, no handle.
+     */
+    static native void setLogLevel(int level);
+
+    /**
+     * Takes up to {@code max} queued native log events, oldest first, flattened as
+     * {@code level, target, message} triples (level: ERROR, WARN, INFO, DEBUG or TRACE). Process-wide.
+     */
+    static native String[] drainLogEvents(int max);
+
+    /** How many native log events were formatted for Java since the library was loaded; for tests. */
+    static native long formattedLogEvents();
+
     /** Agent statistics as JSON; contains no secrets. */
     static native String statsJson(long handle);
 
