@@ -263,22 +263,41 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The worked example of the AWS SigV4 documentation (IAM `ListUsers`, 2015-08-30), written once
+/// for the two signers that check themselves against it: this module's verifier and the tests'
+/// independent signer. A published test vector only: nothing is ever sent to its host.
+pub mod documentation_example {
+    pub const ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+    pub const SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    pub const AMZ_DATE: &str = "20150830T123600Z";
+    pub const DATE: &str = "20150830";
+    pub const REGION: &str = "us-east-1";
+    pub const SERVICE: &str = "iam";
+    /// The `Host` header the example signs.
+    pub const HOST: &str = "iam.amazonaws.com";
+    pub const QUERY: &str = "Action=ListUsers&Version=2010-05-08";
+    pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+    pub const SIGNING_KEY_HEX: &str = "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9";
+    pub const SIGNATURE: &str = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const SECRET: &str = documentation_example::SECRET_ACCESS_KEY;
 
     /// The worked example from the AWS SigV4 documentation (IAM ListUsers, 2015-08-30).
     #[test]
     fn aws_documentation_example() {
-        let key = signing_key(SECRET, "20150830", "us-east-1", "iam");
-        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+        use documentation_example as ex;
+        let key = signing_key(ex::SECRET_ACCESS_KEY, ex::DATE, ex::REGION, ex::SERVICE);
+        assert_eq!(hex::encode(key), ex::SIGNING_KEY_HEX);
 
         let headers = vec![
-            ("content-type".to_string(), canonical_header_value("application/x-www-form-urlencoded; charset=utf-8")),
-            ("host".to_string(), "iam.amazonaws.com".to_string()),
-            ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
+            ("content-type".to_string(), canonical_header_value(ex::CONTENT_TYPE)),
+            ("host".to_string(), ex::HOST.to_string()),
+            ("x-amz-date".to_string(), ex::AMZ_DATE.to_string()),
         ];
         let cr = canonical_request(
             "GET",
@@ -290,11 +309,18 @@ mod tests {
         );
         assert_eq!(
             cr,
-            "GET\n/\nAction=ListUsers&Version=2010-05-08\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            format!(
+                "GET\n/\n{}\ncontent-type:{}\nhost:{}\nx-amz-date:{}\n\ncontent-type;host;x-amz-date\n\
+                 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                ex::QUERY,
+                ex::CONTENT_TYPE,
+                ex::HOST,
+                ex::AMZ_DATE
+            )
         );
         assert_eq!(sha256_hex(cr.as_bytes()), "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
-        let sts = string_to_sign("20150830T123600Z", "20150830/us-east-1/iam/aws4_request", &cr);
-        assert_eq!(signature(&key, &sts), "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+        let sts = string_to_sign(ex::AMZ_DATE, "20150830/us-east-1/iam/aws4_request", &cr);
+        assert_eq!(signature(&key, &sts), ex::SIGNATURE);
     }
 
     /// `get-vanilla` from the AWS SigV4 test suite.
