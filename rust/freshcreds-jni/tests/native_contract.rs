@@ -32,17 +32,18 @@ fn native_agent_java_and_the_rust_exports_agree() {
 }
 
 #[test]
-fn the_documented_contract_is_the_table() {
-    let guide = read(&Path::new(ROOT).join("DEVELOPERS.md"));
+fn the_documented_contract_is_the_table() -> Result<(), String> {
+    let guide = read(&Path::new(ROOT).join("DEVELOPERS.md"))?;
     let section = guide.split("## The JNI contract").nth(1).unwrap_or_default();
     let block = section.split("```java").nth(1).and_then(|b| b.split("```").next()).unwrap_or_default();
     // The block has no package or imports of its own: it is read in NativeAgent.java's context.
-    let context = JavaFile::parse(&read(&native_agent_java())).map(|f| f.context).unwrap_or_default();
+    let context = JavaFile::parse(&read(&native_agent_java())?).map(|f| f.context).unwrap_or_default();
     let problems = match JavaFile::parse_members(block, context) {
         Ok(declared) => compare(&declared, "DEVELOPERS.md"),
         Err(e) => vec![e],
     };
     assert!(problems.is_empty(), "DEVELOPERS.md \"The JNI contract\" and freshcreds-jni disagree:\n  {}", problems.join("\n  "));
+    Ok(())
 }
 
 #[test]
@@ -63,35 +64,36 @@ fn the_table_is_well_formed() {
 /// Every export of the crate comes from the one `native_agent!` macro, so the table lists them
 /// all: no other `no_mangle` or `export_name` attribute, and no hand-written `Java_…` function.
 #[test]
-fn every_export_goes_through_the_table() {
+fn every_export_goes_through_the_table() -> Result<(), String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut exporting = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&src).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
     entries.sort();
     for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
         // Comment lines may mention anything; code lines are counted.
-        let text: String = read(path).lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let text: String = read(path)?.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
         for needle in ["no_mangle", "export_name", "fn Java_"] {
             exporting.extend(std::iter::repeat_n(format!("{}: {needle}", path.display()), text.matches(needle).count()));
         }
     }
     let expected = vec![format!("{}: export_name", src.join("contract.rs").display())];
     assert_eq!(exporting, expected, "only the native_agent! macro in contract.rs may export a symbol");
+    Ok(())
 }
 
 /// The checks catch what they are for, on edited copies of the real file.
 #[test]
-fn the_check_catches_a_missing_extra_or_changed_method() {
-    let original = read(&native_agent_java());
-    let dir = TempDir::new();
+fn the_check_catches_a_missing_extra_or_changed_method() -> Result<(), String> {
+    let original = read(&native_agent_java())?;
+    let dir = TempDir::new()?;
     let check = |name: &str, edit: &dyn Fn(&str) -> String| -> Vec<String> {
         let edited = edit(&original);
         assert_ne!(edited, original, "{name}: the edit applies to NativeAgent.java");
         let path = dir.0.join(format!("{name}.java"));
-        if let Err(e) = std::fs::write(&path, edited) {
-            panic!("{}: {e}", path.display());
+        match std::fs::write(&path, edited) {
+            Ok(()) => check_java_file(&path),
+            Err(e) => vec![format!("{}: {e}", path.display())],
         }
-        check_java_file(&path)
     };
 
     assert_eq!(check("unchanged", &|s| format!("{s}\n// unchanged\n")), Vec::<String>::new());
@@ -150,13 +152,14 @@ fn the_check_catches_a_missing_extra_or_changed_method() {
         .replace("create(String[] options)", "create(String... options)")
     });
     assert_eq!(noise, Vec::<String>::new());
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------- the comparison
 
 /// What is wrong between the Java file at `path` and the Rust table; empty when they agree.
 fn check_java_file(path: &Path) -> Vec<String> {
-    let file = match JavaFile::parse(&read(path)) {
+    let file = match read(path).and_then(|source| JavaFile::parse(&source)) {
         Ok(file) => file,
         Err(e) => return vec![format!("{}: {e}", path.display())],
     };
@@ -557,8 +560,8 @@ fn strip_comments(source: &str) -> String {
 
 // ------------------------------------------------------------------------------------ helpers
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `source` without the declaration of `method` (and the comment above it stays: harmless).
@@ -570,13 +573,11 @@ fn remove_declaration(source: &str, method: &str) -> String {
 struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Self {
+    fn new() -> Result<Self, String> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let path = std::env::temp_dir().join(format!("freshcreds-native-contract-{}-{nanos}", std::process::id()));
-        if let Err(e) = std::fs::create_dir_all(&path) {
-            panic!("{}: {e}", path.display());
-        }
-        Self(path)
+        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self(path))
     }
 }
 
