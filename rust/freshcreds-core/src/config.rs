@@ -7,11 +7,13 @@
 //! fails when that is stale, and `FRESHCREDS_BLESS=1 cargo test -p freshcreds-core --lib options_doc`
 //! rewrites it). [`SOURCES`] is the one list of credential source names.
 //!
-//! An option that is an SDK setting names its [`Fallback`]s: the Java system property, the
-//! environment variable and the profile key the AWS SDK for Java reads for it, in that order
-//! after the option itself (see [`crate::settings`]). Java reads the system property and passes it
-//! as the option `systemProperties.<name>` ([`system_property_option`]: `aws.profile` is
-//! `systemProperties.profile`), so the order is decided here, in one place.
+//! An option that is an SDK setting names its [`Fallback`]s: the Java system properties (SDK v2's
+//! `aws.*` name, then SDK v1's own name where it differs), the environment variable and the profile
+//! key the AWS SDK for Java reads for it, in that order after the option itself (see
+//! [`crate::settings`]). Java reads the system properties and passes each as the option
+//! `systemProperties.<name>` ([`system_property_option`]: `aws.profile` is
+//! `systemProperties.profile`, `com.amazonaws.sdk.disableEc2Metadata` keeps its whole name), so the
+//! order is decided here, in one place.
 //!
 //! Unknown keys are refused so that a typo cannot silently fall back to a default.
 
@@ -61,7 +63,7 @@ pub struct AgentOptions {
     /// The home directory used when neither `HOME` nor `USERPROFILE` is set (Java's `user.home`).
     pub home_directory: Option<String>,
     /// The SDK settings' Java system properties the Java side read (`systemProperties.*` keys
-    /// derived from [`Fallback::system_property`]), by property name, e.g. `aws.profile`.
+    /// derived from [`Fallback::system_properties`]), by property name, e.g. `aws.profile`.
     pub java_properties: BTreeMap<&'static str, String>,
 }
 
@@ -271,19 +273,21 @@ pub enum Unset {
 /// may be absent). Their values are in the SDKs' syntax (e.g. seconds), not the option's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fallback {
-    pub system_property: Option<&'static str>,
+    /// The Java system properties, first wins: SDK v2's `aws.*` name, then SDK v1's own name where
+    /// it has a different one (`com.amazonaws.sdk.*`), so an app keeps the property its SDK reads.
+    pub system_properties: &'static [&'static str],
     pub env: Option<&'static str>,
     pub profile_key: Option<&'static str>,
 }
 
 impl Fallback {
     /// Not an SDK setting: the option or its default.
-    pub const NONE: Self = Self { system_property: None, env: None, profile_key: None };
+    pub const NONE: Self = Self { system_properties: &[], env: None, profile_key: None };
 
     /// The lookups, in order, as documentation lists them; `—` when there are none.
     fn text(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(p) = self.system_property {
+        for p in self.system_properties {
             parts.push(format!("system property `{p}`"));
         }
         if let Some(e) = self.env {
@@ -307,35 +311,38 @@ pub mod fallback {
     use super::Fallback;
     use crate::env;
 
-    pub const IMDS_DISABLED: Fallback =
-        Fallback { system_property: Some("aws.disableEc2Metadata"), env: Some(env::AWS_EC2_METADATA_DISABLED), profile_key: None };
+    pub const IMDS_DISABLED: Fallback = Fallback {
+        system_properties: &["aws.disableEc2Metadata", "com.amazonaws.sdk.disableEc2Metadata"],
+        env: Some(env::AWS_EC2_METADATA_DISABLED),
+        profile_key: None,
+    };
     pub const ENDPOINT: Fallback = Fallback {
-        system_property: Some("aws.ec2MetadataServiceEndpoint"),
+        system_properties: &["aws.ec2MetadataServiceEndpoint", "com.amazonaws.sdk.ec2MetadataServiceEndpointOverride"],
         env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT),
         profile_key: Some("ec2_metadata_service_endpoint"),
     };
     pub const ENDPOINT_MODE: Fallback = Fallback {
-        system_property: Some("aws.ec2MetadataServiceEndpointMode"),
+        system_properties: &["aws.ec2MetadataServiceEndpointMode"],
         env: Some(env::AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE),
         profile_key: Some("ec2_metadata_service_endpoint_mode"),
     };
     /// Seconds, fractions allowed.
     pub const ATTEMPT_TIMEOUT: Fallback = Fallback {
-        system_property: Some("aws.ec2MetadataServiceTimeout"),
+        system_properties: &["aws.ec2MetadataServiceTimeout"],
         env: Some(env::AWS_METADATA_SERVICE_TIMEOUT),
         profile_key: Some("metadata_service_timeout"),
     };
     /// The SDK for Java has no system property for it.
     pub const MAX_ATTEMPTS: Fallback = Fallback {
-        system_property: None,
+        system_properties: &[],
         env: Some(env::AWS_METADATA_SERVICE_NUM_ATTEMPTS),
         profile_key: Some("metadata_service_num_attempts"),
     };
-    pub const PROFILE_NAME: Fallback = Fallback { system_property: Some("aws.profile"), env: Some(env::AWS_PROFILE), profile_key: None };
+    pub const PROFILE_NAME: Fallback = Fallback { system_properties: &["aws.profile"], env: Some(env::AWS_PROFILE), profile_key: None };
     pub const CONFIG_FILE: Fallback =
-        Fallback { system_property: Some("aws.configFile"), env: Some(env::AWS_CONFIG_FILE), profile_key: None };
+        Fallback { system_properties: &["aws.configFile"], env: Some(env::AWS_CONFIG_FILE), profile_key: None };
     pub const CREDENTIALS_FILE: Fallback =
-        Fallback { system_property: Some("aws.sharedCredentialsFile"), env: Some(env::AWS_SHARED_CREDENTIALS_FILE), profile_key: None };
+        Fallback { system_properties: &["aws.sharedCredentialsFile"], env: Some(env::AWS_SHARED_CREDENTIALS_FILE), profile_key: None };
 }
 
 /// The option key that carries a Java system property: `systemProperties.` and the property's name
@@ -679,7 +686,7 @@ pub fn option(key: &str) -> Option<&'static OptionSpec> {
 
 /// The Java system property whose option key this is ([`system_property_option`]).
 fn system_property_of(key: &str) -> Option<&'static str> {
-    OPTIONS.iter().filter_map(|o| o.fallback.system_property).find(|p| system_property_option(p) == key)
+    OPTIONS.iter().flat_map(|o| o.fallback.system_properties.iter().copied()).find(|p| system_property_option(p) == key)
 }
 
 impl OptionSpec {
@@ -784,7 +791,7 @@ pub fn options_markdown() -> String {
             Checked::WhenImdsIsBuilt => format!("{}; checked only when IMDS is used", o.range_text()),
         };
         let _ = writeln!(text, "| `{}` | {} | {range} | {} | {} | {} |", o.key, o.value_text(), o.default_text(), o.fallback.text(), o.doc);
-        if let Some(property) = o.fallback.system_property {
+        for property in o.fallback.system_properties {
             let _ = writeln!(
                 text,
                 "| `{}` | text | the SDK's syntax; checked when used | unset | — | The Java system property `{property}`, which the Java library reads and passes on: `{}` when that option is not set. |",
@@ -802,7 +809,7 @@ pub fn known_keys() -> Vec<String> {
     let mut keys = Vec::new();
     for o in OPTIONS {
         keys.push(o.key.to_string());
-        keys.extend(o.fallback.system_property.map(system_property_option));
+        keys.extend(o.fallback.system_properties.iter().map(|p| system_property_option(p)));
     }
     keys
 }
@@ -988,14 +995,16 @@ mod tests {
     /// blank values are no value, as for variables.
     #[test]
     fn system_property_keys_are_derived_from_the_table_and_accepted() {
-        let properties: Vec<&str> = OPTIONS.iter().filter_map(|o| o.fallback.system_property).collect();
+        let properties: Vec<&str> = OPTIONS.iter().flat_map(|o| o.fallback.system_properties.iter().copied()).collect();
         assert_eq!(
             properties,
             [
                 "aws.ec2MetadataServiceEndpoint",
+                "com.amazonaws.sdk.ec2MetadataServiceEndpointOverride",
                 "aws.ec2MetadataServiceEndpointMode",
                 "aws.ec2MetadataServiceTimeout",
                 "aws.disableEc2Metadata",
+                "com.amazonaws.sdk.disableEc2Metadata",
                 "aws.profile",
                 "aws.configFile",
                 "aws.sharedCredentialsFile"
@@ -1010,6 +1019,10 @@ mod tests {
             assert!(blank.java_properties.is_empty(), "{key}: blank is unset");
         }
         assert_eq!(system_property_option("aws.profile"), "systemProperties.profile");
+        assert_eq!(
+            system_property_option("com.amazonaws.sdk.disableEc2Metadata"),
+            "systemProperties.com.amazonaws.sdk.disableEc2Metadata"
+        );
         assert!(AgentOptions::from_pairs(&[("systemProperties.region", "x")]).is_err(), "only the settings' properties");
     }
 
@@ -1022,7 +1035,7 @@ mod tests {
         let java = std::fs::read_to_string(root.join("java/src/main/java/dev/freshcreds/AgentOptions.java")).expect("AgentOptions.java");
         let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
         for o in OPTIONS.iter().filter(|o| o.fallback != Fallback::NONE) {
-            if let Some(property) = o.fallback.system_property {
+            for property in o.fallback.system_properties {
                 assert!(java.contains(&format!("\"{property}\"")), "AgentOptions.java does not forward {property}");
                 assert!(readme.contains(&format!("`{property}`")), "README.md does not name {property}");
             }

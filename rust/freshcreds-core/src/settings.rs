@@ -142,8 +142,11 @@ impl Lookup {
     /// blank).
     pub fn get(&self, fallback: &Fallback) -> Option<Found> {
         let found = |value: &str, from: Origin| Some(Found { value: value.trim().to_string(), from });
-        let property = fallback.system_property.and_then(|name| Some((name, self.properties.get(name)?)));
-        if let Some((name, value)) = property.filter(|(_, v)| !v.trim().is_empty()) {
+        let property = fallback
+            .system_properties
+            .iter()
+            .find_map(|name| self.properties.get(name).filter(|v| !v.trim().is_empty()).map(|v| (*name, v)));
+        if let Some((name, value)) = property {
             return found(value, Origin::SystemProperty(name));
         }
         if let Some((name, value)) = fallback.env.and_then(|name| Some((name, self.env.get(name)?))) {
@@ -188,6 +191,8 @@ mod tests {
     struct Layers {
         option: Option<String>,
         property: Option<String>,
+        /// Which of the setting's system properties carries `property` (SDK v2's name is 0).
+        property_name: usize,
         env: Option<String>,
         profile: Option<String>,
     }
@@ -324,7 +329,7 @@ mod tests {
         if let Some(v) = &layers.option {
             pairs.push((setting.key.to_string(), v.clone()));
         }
-        if let (Some(v), Some(p)) = (&layers.property, setting.fallback.system_property) {
+        if let (Some(v), Some(p)) = (&layers.property, setting.fallback.system_properties.get(layers.property_name)) {
             pairs.push((system_property_option(p), v.clone()));
         }
         let options = AgentOptions::from_pairs(&pairs).expect("valid options");
@@ -342,23 +347,50 @@ mod tests {
     fn option_beats_system_property_beats_env_beats_profile_beats_default_for_every_setting() {
         for setting in settings() {
             let has =
-                [true, setting.fallback.system_property.is_some(), setting.fallback.env.is_some(), setting.fallback.profile_key.is_some()];
-            for layer in (0..4).filter(|l| has[*l]) {
-                let value = |l: usize| match l.cmp(&layer) {
-                    std::cmp::Ordering::Less => None,
-                    std::cmp::Ordering::Equal => Some(if l == 0 { setting.win.0 } else { setting.win.1 }.to_string()),
-                    std::cmp::Ordering::Greater => has[l].then(|| setting.lose.to_string()),
-                };
-                // The option layer takes option syntax: the lower layers' "lose" value as an
-                // option is never needed (the option is never below another layer).
-                let layers = Layers { option: value(0), property: value(1), env: value(2), profile: value(3) };
-                let (seen, _) = resolve(&setting, &layers);
-                let names = ["option", "system property", "environment variable", "profile key"];
-                assert_eq!(seen, setting.expected, "{}: the {} wins over the layers below it", setting.key, names[layer]);
+                [true, !setting.fallback.system_properties.is_empty(), setting.fallback.env.is_some(), setting.fallback.profile_key.is_some()];
+            // Every system property name (SDK v2's, then SDK v1's where it differs) is a layer of its own.
+            for property_name in 0..setting.fallback.system_properties.len().max(1) {
+                for layer in (0..4).filter(|l| has[*l]) {
+                    let value = |l: usize| match l.cmp(&layer) {
+                        std::cmp::Ordering::Less => None,
+                        std::cmp::Ordering::Equal => Some(if l == 0 { setting.win.0 } else { setting.win.1 }.to_string()),
+                        std::cmp::Ordering::Greater => has[l].then(|| setting.lose.to_string()),
+                    };
+                    // The option layer takes option syntax: the lower layers' "lose" value as an
+                    // option is never needed (the option is never below another layer).
+                    let layers =
+                        Layers { option: value(0), property: value(1), property_name, env: value(2), profile: value(3) };
+                    let (seen, _) = resolve(&setting, &layers);
+                    let names = ["option", "system property", "environment variable", "profile key"];
+                    assert_eq!(
+                        seen,
+                        setting.expected,
+                        "{}: the {} ({:?}) wins over the layers below it",
+                        setting.key,
+                        names[layer],
+                        setting.fallback.system_properties.get(property_name)
+                    );
+                }
             }
             let (seen, home) = resolve(&setting, &Layers::default());
             let expected = setting.default.replace('~', &home.display().to_string());
             assert_eq!(seen, expected, "{}: the default when nothing is set", setting.key);
+        }
+    }
+
+    /// A setting with both SDKs' system properties: SDK v2's `aws.*` name wins when both are set.
+    #[test]
+    fn the_sdk_v2_system_property_wins_over_the_sdk_v1_one() {
+        for setting in settings().into_iter().filter(|s| s.fallback.system_properties.len() > 1) {
+            let names = setting.fallback.system_properties;
+            let pairs = [
+                (system_property_option(names[1]), setting.lose.to_string()),
+                (system_property_option(names[0]), setting.win.1.to_string()),
+            ];
+            let options = AgentOptions::from_pairs(&pairs).expect("valid options");
+            let home = home(None);
+            let lookup = Lookup::for_options(&options, env_of(&[(vars::HOME, home.display().to_string())]));
+            assert_eq!((setting.observe)(&options, &lookup), setting.expected, "{}: {} over {}", setting.key, names[0], names[1]);
         }
     }
 

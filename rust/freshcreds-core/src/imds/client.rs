@@ -5,6 +5,10 @@
 //! here; the options table in [`crate::config`] (and the table generated from it in
 //! `DEVELOPERS.md`) lists them with their ranges.
 //!
+//! IMDSv2 only: a failed token PUT is an error, never a fallback to unauthenticated IMDSv1 GETs. So
+//! the SDKs' `AWS_EC2_METADATA_V1_DISABLED` / `aws.disableEc2MetadataV1` / `ec2_metadata_v1_disabled`
+//! is always in effect here and is not read.
+//!
 //! Every request, the token PUT included, goes through one retry loop (`with_retries`): up to
 //! `max_attempts` attempts, with full-jitter backoff between them.
 //!
@@ -88,8 +92,9 @@ impl EndpointMode {
     }
 }
 
-/// Whether the fallbacks turn IMDS off: the first of `aws.disableEc2Metadata` and
-/// `AWS_EC2_METADATA_DISABLED` that is set, `true` (any case) meaning off.
+/// Whether the fallbacks turn IMDS off: the first of `aws.disableEc2Metadata`,
+/// `com.amazonaws.sdk.disableEc2Metadata` and `AWS_EC2_METADATA_DISABLED` that is set, `true` (any
+/// case) meaning off.
 pub fn disabled_by(lookup: &Lookup) -> bool {
     lookup.get(&fallback::IMDS_DISABLED).is_some_and(|found| found.value.trim().eq_ignore_ascii_case("true"))
 }

@@ -4,6 +4,7 @@ import com.amazonaws.auth.AWSCredentials;
 import com.amazonaws.auth.DefaultAWSCredentialsProviderChain;
 import dev.freshcreds.ForkedJvm;
 import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.SdkChainOrder;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import org.junit.Test;
@@ -58,6 +59,11 @@ public class SdkChainOrderForkedTest {
             try (FreshcredsAgent agent = FreshcredsAgent.builder().build()) {
                 System.out.println("agent=" + agent.currentSnapshot().accessKeyId());
                 System.out.println("agentsource=" + agent.source());
+            }
+            for (SdkChainOrder order : SdkChainOrder.values()) {
+                try (FreshcredsAgent agent = FreshcredsAgent.builder().chainOrder(order).build()) {
+                    System.out.println("agent" + order.name().replace("_", "") + "=" + agent.currentSnapshot().accessKeyId());
+                }
             }
             // a pinned order replaces each provider's default
             try (FreshcredsV2CredentialsProvider v2 = FreshcredsV2CredentialsProvider.builder()
@@ -135,6 +141,8 @@ public class SdkChainOrderForkedTest {
 
         assertEquals("FreshcredsAgent.builder() keeps SDK v1's order\n" + output, ENV_KEY_ID, out.get("agent"));
         assertEquals(output, "environment", out.get("agentsource"));
+        assertEquals("chainOrder(SDK_V2) picks what SDK v2 picks\n" + output, out.get("v2sdk"), out.get("agentSDKV2"));
+        assertEquals("chainOrder(SDK_V1) picks what SDK v1 picks\n" + output, out.get("v1sdk"), out.get("agentSDKV1"));
 
         assertEquals("source(...) replaces the v2 default\n" + output, ENV_KEY_ID, out.get("v2pinned"));
         assertEquals("source(...) replaces the v1 default\n" + output, PROP_KEY_ID, out.get("v1pinned"));

@@ -113,6 +113,23 @@ public class SdkSettingsForkedTest {
         assertTrue(out, out.contains("source=imds\n"));
     }
 
+    /** An SDK v1 app keeps the properties SDK v1 reads ({@code com.amazonaws.sdk.*}); SDK v2's name wins over them. */
+    @Test(timeout = 120_000)
+    public void sdkV1PropertyNamesAreHonouredAfterSdkV2Ones() throws Exception {
+        String key = simKey();
+        long tokens = sim.stats().get("token_puts");
+        String out = run("-Dcom.amazonaws.sdk.disableEc2Metadata=true");
+        assertTrue("SDK v1's property turns IMDS off:\n" + out,
+                out.contains("error=InvalidConfigurationException: ") && out.contains("no credential source is configured"));
+        assertEquals("IMDS was not asked:\n" + out, tokens, sim.stats().get("token_puts"));
+        out = run("-Dcom.amazonaws.sdk.disableEc2Metadata=true", "-Daws.disableEc2Metadata=false");
+        assertTrue("SDK v2's property comes first:\n" + out, out.contains("source=imds\n"));
+        out = run(Arrays.asList("-Dcom.amazonaws.sdk.ec2MetadataServiceEndpointOverride=" + sim.baseUrl()),
+                new String[] {"AWS_EC2_METADATA_SERVICE_ENDPOINT", CLOSED_PORT}, new String[0]);
+        assertTrue("SDK v1's endpoint property comes before the environment:\n" + out,
+                out.contains("source=imds\n") && out.contains("key=" + key));
+    }
+
     @Test(timeout = 120_000)
     public void theEndpointPropertyWinsOverTheEnvironment() throws Exception {
         String key = simKey();

@@ -40,14 +40,17 @@ import java.util.Map;
 public abstract class AgentOptions<B extends AgentOptions<B>> {
     /**
      * The AWS SDK for Java's system properties of the settings native code resolves (the
-     * {@code Fallback}s of its options table): each is passed as {@code systemProperties.<name without
-     * "aws.">}.
+     * {@code Fallback}s of its options table; SDK v2's {@code aws.*} names and SDK v1's own
+     * {@code com.amazonaws.sdk.*} ones): each is passed as {@code systemProperties.<name>}, without
+     * an {@code aws.} prefix. Native code decides which wins.
      */
     private static final String[] SETTING_PROPERTIES = {
         "aws.ec2MetadataServiceEndpoint",
+        "com.amazonaws.sdk.ec2MetadataServiceEndpointOverride",
         "aws.ec2MetadataServiceEndpointMode",
         "aws.ec2MetadataServiceTimeout",
         "aws.disableEc2Metadata",
+        "com.amazonaws.sdk.disableEc2Metadata",
         "aws.profile",
         "aws.configFile",
         "aws.sharedCredentialsFile",
@@ -64,7 +67,8 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Base URL of the instance metadata service: an {@code http} URL with a host (IMDS does not serve
-     * https). When not set: the system property {@code aws.ec2MetadataServiceEndpoint}, else
+     * https). When not set: the system property {@code aws.ec2MetadataServiceEndpoint} (SDK v1:
+     * {@code com.amazonaws.sdk.ec2MetadataServiceEndpointOverride}), else
      * {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, else the profile key
      * {@code ec2_metadata_service_endpoint}, else {@code http://169.254.169.254}, or
      * {@code http://[fd00:ec2::254]} in IPv6 mode (see {@link #imdsEndpointMode(String)}). An endpoint
@@ -218,9 +222,9 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
 
     /**
      * Pins the credential source, or gives an order: {@code source("imds")},
-     * {@code source("profile", "imds")}. By default SDK v1's order is followed (environment before system properties); the SDK v2
-     * provider's builder sets SDK v2's order (system properties first). Sources not named
-     * are never used.
+     * {@code source("profile", "imds")}. By default SDK v1's order is followed (environment before
+     * system properties); the SDK v2 provider's builder sets SDK v2's order (system properties
+     * first); {@link #chainOrder(SdkChainOrder)} chooses either. Sources not named are never used.
      *
      * @param sources one or more of {@code environment}, {@code systemProperties},
      *                {@code webIdentity}, {@code profile}, {@code container} and {@code imds}
@@ -239,9 +243,24 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
     }
 
     /**
+     * Tries every source in the default order of one AWS SDK for Java, so that with keys in both
+     * the environment and the system properties the agent picks what that SDK would:
+     * {@code FreshcredsAgent.builder().chainOrder(SdkChainOrder.SDK_V2)} for an agent that SDK v2
+     * clients share. Replaces an earlier {@link #source(String...)}, as a later one replaces it.
+     *
+     * @param order the SDK whose order to copy
+     * @return this builder
+     * @throws InvalidConfigurationException if {@code order} is null
+     */
+    public final B chainOrder(SdkChainOrder order) {
+        return source(requireNonNull("chainOrder", order).sources());
+    }
+
+    /**
      * Refuse to use IMDS at all (native option {@code imdsDisabled}), including the background check
      * for an instance role that another source shadows. When not set: the system property
-     * {@code aws.disableEc2Metadata}, else {@code AWS_EC2_METADATA_DISABLED} ({@code true}, any case,
+     * {@code aws.disableEc2Metadata} (SDK v1: {@code com.amazonaws.sdk.disableEc2Metadata}), else
+     * {@code AWS_EC2_METADATA_DISABLED} ({@code true}, any case,
      * disables), else false. With IMDS disabled and no other source configured, building the agent
      * throws {@link InvalidConfigurationException}.
      *
@@ -333,7 +352,8 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
         putSystemProperty(withProperties, "systemProperties.sessionToken", "aws.sessionToken");
         // The SDK settings' system properties: passed as they are, native code decides what wins.
         for (String property : SETTING_PROPERTIES) {
-            putSystemProperty(withProperties, "systemProperties." + property.substring("aws.".length()), property);
+            String name = property.startsWith("aws.") ? property.substring("aws.".length()) : property;
+            putSystemProperty(withProperties, "systemProperties." + name, property);
         }
         // The home directory when HOME and USERPROFILE are unset (native code never uses the
         // working directory instead).

@@ -7,7 +7,8 @@ import java.util.logging.Logger;
 
 /**
  * Logs the native library's log events through the application's logging: SLF4J when
- * {@code org.slf4j.LoggerFactory} is on the class path, otherwise {@code java.util.logging}.
+ * {@code org.slf4j.LoggerFactory} and a binding for it are on the class path, otherwise
+ * {@code java.util.logging}.
  *
  * <p>Native code formats each event into a bounded process-wide queue; no native thread ever
  * attaches to the JVM. {@link #drain()} takes the events out and logs them, each under the logger
@@ -76,13 +77,26 @@ final class NativeLogForwarder {
         updateLevel();
     }
 
+    /**
+     * SLF4J when its API and a binding are on the class path; otherwise java.util.logging. Without a
+     * binding SLF4J drops every event (its NOP fallback), so a warning that credentials are failing
+     * would be lost: java.util.logging still shows it. The binding is looked for as a resource, so
+     * SLF4J is not initialised (nor its own warnings printed) when it is not used.
+     */
     private static Backend chooseBackend() {
+        ClassLoader loader = NativeLogForwarder.class.getClassLoader();
+        if (loader == null) {
+            loader = ClassLoader.getSystemClassLoader();
+        }
         try {
-            Class.forName("org.slf4j.LoggerFactory", false, NativeLogForwarder.class.getClassLoader());
-            return new Slf4jBackend();
+            Class.forName("org.slf4j.LoggerFactory", false, loader);
         } catch (ClassNotFoundException | LinkageError e) {
             return new JulBackend();
         }
+        // SLF4J 1.7 bindings provide org.slf4j.impl.StaticLoggerBinder; 2.x providers register a service.
+        boolean bound = loader.getResource("org/slf4j/impl/StaticLoggerBinder.class") != null
+                || loader.getResource("META-INF/services/org.slf4j.spi.SLF4JServiceProvider") != null;
+        return bound ? new Slf4jBackend() : new JulBackend();
     }
 
     /** A logging API. */

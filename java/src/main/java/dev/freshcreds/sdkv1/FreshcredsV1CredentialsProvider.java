@@ -9,6 +9,7 @@ import dev.freshcreds.AgentClosedException;
 import dev.freshcreds.AgentOptions;
 import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.SdkChainOrder;
 import dev.freshcreds.FreshcredsException;
 
 import java.io.Closeable;
@@ -211,15 +212,10 @@ public final class FreshcredsV1CredentialsProvider implements AWSCredentialsProv
      * {@link FreshcredsAgent#builder()}'s default; {@link #source(String...)} replaces it.
      */
     public static final class Builder extends AgentOptions<Builder> {
-        /** SDK v1's {@code DefaultAWSCredentialsProviderChain} order, by freshcreds' source names. */
-        private static final String[] SDK_V1_ORDER = {
-            "environment", "systemProperties", "webIdentity", "profile", "container", "imds",
-        };
-
         private Builder() {
             // Set, not left to the agent's default, so that this provider keeps SDK v1's order
             // whatever the agent's default becomes.
-            source(SDK_V1_ORDER);
+            chainOrder(SdkChainOrder.SDK_V1);
         }
 
         /**

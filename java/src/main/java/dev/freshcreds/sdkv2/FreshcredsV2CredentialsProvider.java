@@ -4,6 +4,7 @@ import dev.freshcreds.AgentClosedException;
 import dev.freshcreds.AgentOptions;
 import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.FreshcredsAgent;
+import dev.freshcreds.SdkChainOrder;
 import dev.freshcreds.FreshcredsException;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
@@ -228,13 +229,8 @@ public final class FreshcredsV2CredentialsProvider implements AwsCredentialsProv
      * replaces it.
      */
     public static final class Builder extends AgentOptions<Builder> {
-        /** SDK v2's {@code DefaultCredentialsProvider} order, by freshcreds' source names. */
-        private static final String[] SDK_V2_ORDER = {
-            "systemProperties", "environment", "webIdentity", "profile", "container", "imds",
-        };
-
         private Builder() {
-            source(SDK_V2_ORDER);
+            chainOrder(SdkChainOrder.SDK_V2);
         }
 
         /**

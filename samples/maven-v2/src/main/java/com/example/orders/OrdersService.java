@@ -2,6 +2,7 @@ package com.example.orders;
 
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.NativeLibraryLoader;
+import dev.freshcreds.SdkChainOrder;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.ListQueuesResponse;
@@ -22,8 +23,9 @@ public final class OrdersService {
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         // One agent for the whole service: it keeps the instance role's credentials fresh in the
-        // background. Clients that share it get create(agent) providers; the agent is closed last.
-        try (FreshcredsAgent agent = FreshcredsAgent.builder().build()) {
+        // background, choosing its source in SDK v2's order. Clients that share it get
+        // create(agent) providers; the agent is closed last.
+        try (FreshcredsAgent agent = FreshcredsAgent.builder().chainOrder(SdkChainOrder.SDK_V2).build()) {
             FreshcredsV2CredentialsProvider credentials = FreshcredsV2CredentialsProvider.create(agent);
             try (StsClient sts = StsClient.builder()
                     .credentialsProvider(credentials)
