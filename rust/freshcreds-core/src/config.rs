@@ -1019,10 +1019,7 @@ mod tests {
             assert!(blank.java_properties.is_empty(), "{key}: blank is unset");
         }
         assert_eq!(system_property_option("aws.profile"), "systemProperties.profile");
-        assert_eq!(
-            system_property_option("com.amazonaws.sdk.disableEc2Metadata"),
-            "systemProperties.com.amazonaws.sdk.disableEc2Metadata"
-        );
+        assert_eq!(system_property_option("com.amazonaws.sdk.disableEc2Metadata"), "systemProperties.com.amazonaws.sdk.disableEc2Metadata");
         assert!(AgentOptions::from_pairs(&[("systemProperties.region", "x")]).is_err(), "only the settings' properties");
     }
 

@@ -346,8 +346,12 @@ mod tests {
     #[test]
     fn option_beats_system_property_beats_env_beats_profile_beats_default_for_every_setting() {
         for setting in settings() {
-            let has =
-                [true, !setting.fallback.system_properties.is_empty(), setting.fallback.env.is_some(), setting.fallback.profile_key.is_some()];
+            let has = [
+                true,
+                !setting.fallback.system_properties.is_empty(),
+                setting.fallback.env.is_some(),
+                setting.fallback.profile_key.is_some(),
+            ];
             // Every system property name (SDK v2's, then SDK v1's where it differs) is a layer of its own.
             for property_name in 0..setting.fallback.system_properties.len().max(1) {
                 for layer in (0..4).filter(|l| has[*l]) {
@@ -358,8 +362,7 @@ mod tests {
                     };
                     // The option layer takes option syntax: the lower layers' "lose" value as an
                     // option is never needed (the option is never below another layer).
-                    let layers =
-                        Layers { option: value(0), property: value(1), property_name, env: value(2), profile: value(3) };
+                    let layers = Layers { option: value(0), property: value(1), property_name, env: value(2), profile: value(3) };
                     let (seen, _) = resolve(&setting, &layers);
                     let names = ["option", "system property", "environment variable", "profile key"];
                     assert_eq!(
