@@ -196,18 +196,18 @@ pub struct Agent {
 const PROFILE_POLL: Duration = Duration::from_secs(5);
 
 /// The clocks of an agent built from options.
-struct AgentClocks {
+pub(crate) struct AgentClocks {
     /// What expiry is judged on: the base clock corrected by `skew`.
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// The skew estimate (AWS time minus this host's wall clock), fed by IMDS and the SDK hooks.
-    skew: Arc<SkewEstimator>,
+    pub(crate) skew: Arc<SkewEstimator>,
 }
 
 impl AgentClocks {
     /// Production time advances on the boot clock between skew samples; the compressed test clock
     /// (`clock.originEpochMillis` + `clock.scale`) is plain arithmetic on the wall clock. Skew is
     /// measured against the host's wall clock (what the SDKs sign with).
-    fn for_options(options: &AgentOptions) -> Result<Self, CredentialsError> {
+    pub(crate) fn for_options(options: &AgentOptions) -> Result<Self, CredentialsError> {
         let (base, boot): (Arc<dyn Clock>, Option<Arc<dyn BootClock>>) = match options.compressed_clock {
             Some((origin, scale)) => (
                 Arc::new(CompressedClock::new(origin, scale).ok_or_else(|| {
@@ -226,7 +226,7 @@ impl AgentClocks {
 /// What the chain is resolved from, as the options (else their fallbacks in `lookup`: system
 /// properties, `env`, the selected profile) say: the order, IMDS unless disabled, the profile
 /// files, and the timeouts.
-fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, lookup: &Lookup, clocks: &AgentClocks) -> ChainInputs<'a> {
+pub(crate) fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, lookup: &Lookup, clocks: &AgentClocks) -> ChainInputs<'a> {
     let imds_client = options.imds_client_builder_with(lookup.clone()).skew_estimator(clocks.skew.clone());
     let imds = (!imds_client.is_disabled()).then(|| ImdsLink {
         client: imds_client.clone(),
@@ -255,7 +255,7 @@ fn chain_inputs<'a>(options: &'a AgentOptions, env: &'a Env, lookup: &Lookup, cl
     }
 }
 
-fn cache_config(options: &AgentOptions) -> CacheConfig {
+pub(crate) fn cache_config(options: &AgentOptions) -> CacheConfig {
     CacheConfig { advisory_window: options.advisory_window, ..CacheConfig::default() }
 }
 

@@ -762,7 +762,7 @@ impl OptionSpec {
         }
     }
 
-    fn default_text(&self) -> String {
+    pub(crate) fn default_text(&self) -> String {
         match self.default {
             Unset::Described(text) => text.to_string(),
             Unset::AllSources => "all, in the order above (SDK v1's chain; the SDK v2 provider's builder sets SDK v2's)".to_string(),

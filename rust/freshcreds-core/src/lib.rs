@@ -19,6 +19,7 @@
 //! * [`config`]: options by name, as the JNI and C bridges hand them over, each SDK setting with its
 //!   fallbacks (Java system property, environment variable, profile key).
 //! * [`settings`]: those fallbacks looked up in the SDKs' order, and the profile files they select.
+//! * [`doctor`]: the `ExpiredToken` troubleshooting checklist as checks with findings and fixes.
 
 // No unwrap or expect outside tests: every failure becomes an error the caller (and, across the
 // bridges, the Java or C caller) can act on, never a panic.
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod credentials_document;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod imds;

@@ -14,6 +14,7 @@
 //! | `imds_down` | every IMDS request has its connection closed without an answer |
 //! | `imds_throttle` | every IMDS request is answered 429 |
 //! | `credentials_truncate` | the credentials body is cut in half (`Content-Length` matches) |
+//! | `no_instance_profile` | no role is attached: the role list and the credentials answer 404 |
 //!
 //! Order of application to every IMDS request (`/latest/...`, including the token PUT):
 //! 1. sleep `imds_delay_ms`;
@@ -55,6 +56,7 @@ pub struct FaultsConfig {
     pub imds_down: bool,
     pub imds_throttle: bool,
     pub credentials_truncate: bool,
+    pub no_instance_profile: bool,
 }
 
 impl FaultsConfig {
@@ -102,6 +104,8 @@ pub struct FaultsPatch {
     pub imds_throttle: Option<Option<bool>>,
     #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
     pub credentials_truncate: Option<Option<bool>>,
+    #[serde(deserialize_with = "crate::patch::present", skip_serializing_if = "Option::is_none")]
+    pub no_instance_profile: Option<Option<bool>>,
 }
 
 impl FaultsPatch {
@@ -118,6 +122,7 @@ impl FaultsPatch {
         patch_field(&mut c.imds_down, &self.imds_down);
         patch_field(&mut c.imds_throttle, &self.imds_throttle);
         patch_field(&mut c.credentials_truncate, &self.credentials_truncate);
+        patch_field(&mut c.no_instance_profile, &self.no_instance_profile);
         c
     }
 
@@ -142,6 +147,7 @@ pub struct Faults {
     imds_down: AtomicBool,
     imds_throttle: AtomicBool,
     credentials_truncate: AtomicBool,
+    no_instance_profile: AtomicBool,
     /// Serializes whole-config writes ([`Faults::set`], [`Faults::patch`]) so that two patches
     /// never interleave.
     write: Mutex<()>,
@@ -257,6 +263,15 @@ impl Faults {
         self.credentials_truncate.load(Ordering::SeqCst)
     }
 
+    /// No instance profile: the role list and the credentials answer 404.
+    pub fn set_no_instance_profile(&self, on: bool) {
+        self.no_instance_profile.store(on, Ordering::SeqCst);
+    }
+
+    pub fn no_instance_profile(&self) -> bool {
+        self.no_instance_profile.load(Ordering::SeqCst)
+    }
+
     fn store(&self, cfg: &FaultsConfig) {
         self.set_imds_status_override(cfg.imds_status_override);
         self.set_imds_delay_ms(cfg.imds_delay_ms);
@@ -268,6 +283,7 @@ impl Faults {
         self.set_imds_down(cfg.imds_down);
         self.set_imds_throttle(cfg.imds_throttle);
         self.set_credentials_truncate(cfg.credentials_truncate);
+        self.set_no_instance_profile(cfg.no_instance_profile);
     }
 
     /// Replaces every fault with `cfg` (not validated; see [`FaultsConfig::validate`]).
@@ -299,6 +315,7 @@ impl Faults {
             imds_down: self.imds_down(),
             imds_throttle: self.imds_throttle(),
             credentials_truncate: self.credentials_truncate(),
+            no_instance_profile: self.no_instance_profile(),
         }
     }
 

@@ -111,6 +111,9 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
     if !token_ok {
         return error_page(StatusCode::UNAUTHORIZED);
     }
+    if shared.faults.no_instance_profile() && path.starts_with("/latest/meta-data/iam/security-credentials") {
+        return error_page(StatusCode::NOT_FOUND);
+    }
     match path {
         "/latest/meta-data/iam/security-credentials" | CREDENTIALS_PATH => {
             shared.count(|s| s.role_list_gets += 1);

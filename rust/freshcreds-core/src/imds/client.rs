@@ -440,6 +440,15 @@ impl std::fmt::Debug for BodyBuffer {
     }
 }
 
+/// Why one [`ImdsClient::probe`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// An HTTP answer other than 200.
+    Status(u16),
+    /// No HTTP answer: refused, reset, timed out (the detail says which).
+    Unreachable(String),
+}
+
 /// Why one attempt failed.
 pub(super) enum AttemptError {
     /// Worth another attempt.
@@ -506,6 +515,19 @@ impl ImdsClient {
             },
             AttemptError::Status(status) => self.status_error(what, status, attempts),
             AttemptError::Transient(detail) => self.unreachable(attempts, detail, false),
+        })
+    }
+
+    /// One request, one attempt: no retry and no token handling, the token (if any) given by the
+    /// caller. For `doctor`, which reports each step (the token PUT, a tokenless GET, the role
+    /// list) on its own; the agent uses [`Self::get`].
+    pub async fn probe(&self, method: Method, path: &str, token: Option<&str>) -> Result<Zeroizing<String>, ProbeError> {
+        self.attempt(method, path, token).await.map_err(|failure| match failure {
+            AttemptError::Unauthorized => ProbeError::Status(401),
+            AttemptError::Status(status) => ProbeError::Status(status),
+            AttemptError::TooLarge => ProbeError::Unreachable(format!("the answer is larger than {} KiB", MAX_BODY_BYTES / 1024)),
+            AttemptError::Transient(detail) => ProbeError::Unreachable(detail),
+            AttemptError::NoToken(error) => ProbeError::Unreachable(error.to_string()),
         })
     }
 

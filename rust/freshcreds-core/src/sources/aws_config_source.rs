@@ -46,7 +46,7 @@ pub struct AwsConfigSource {
 /// The HTTPS client every aws-config source uses: rustls on ring, over the same hyper as the IMDS
 /// client. aws-config's own default would link a second crypto library (aws-lc-rs), and that one
 /// needs a C toolchain per target to cross-build; ring builds for every platform freshcreds ships.
-static HTTPS_CLIENT: Lazy<SharedHttpClient> = Lazy::new(|| {
+pub(crate) static HTTPS_CLIENT: Lazy<SharedHttpClient> = Lazy::new(|| {
     aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https()
 });
 
