@@ -122,4 +122,42 @@ for mode in library-path bundled; do
   run maven-v2 "samples/maven-v2/target/classes:samples/maven-v2/target/lib/*" com.example.orders.OrdersService 3 3 "$mode"
   run gradle-v1 "samples/gradle-v1/build/classes/java/main:samples/gradle-v1/build/runtime-libs/*" com.example.billing.BillingService 3 0 "$mode"
 done
+
+# `java -jar freshcreds.jar doctor` as an operator runs it: the published jar's Main-Class and its
+# bundled library, on a host root whose chrony uses Amazon Time Sync, IMDS and STS on the simulator.
+doctor_root=$work/doctor-root
+mkdir -p "$doctor_root/proc/412" "$doctor_root/etc"
+echo chronyd > "$doctor_root/proc/412/comm"
+echo "server 169.254.169.123 prefer iburst" > "$doctor_root/etc/chrony.conf"
+before=$(stats)
+env -i PATH="$PATH" HOME="$work/home" LANG=C.UTF-8 AWS_REGION=us-east-1 AWS_EC2_METADATA_SERVICE_ENDPOINT="$base" \
+  AWS_CONFIG_FILE="$work/aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/aws/credentials" \
+  java -Xcheck:jni -Djava.library.path="$work/empty" -jar "build/repo/dev/freshcreds/freshcreds/$version/freshcreds-$version.jar" \
+  doctor --json --root "$doctor_root" --sts-endpoint "$base" < /dev/null > "$work/doctor.json" 2> "$work/doctor.err" \
+  && doctor_status=0 || doctor_status=$?   # 1 or 2 are findings, not a script error (ensure-tools sets -e)
+after=$(stats)
+doctor_verdict=$(python3 - "$work/doctor.json" "$doctor_status" "$before" "$after" <<'PY'
+import json, sys
+try:
+    report = json.load(open(sys.argv[1]))
+except ValueError as e:
+    print(f"not JSON: {e}"); sys.exit()
+status = {c["id"]: c["status"] for c in report["checks"]}
+worst = max(["pass", "warn", "fail"].index(s) for s in status.values())
+problems = [f"{i} is {status.get(i)}" for i in ("chain.source", "imds.token", "imds.role", "imds.credentials", "sts.call", "clock.daemon")
+            if status.get(i) != "pass"]
+if int(sys.argv[2]) != worst or report["exit_code"] != worst:
+    problems.append(f"exit {sys.argv[2]}, report {report['exit_code']}, worst {worst}")
+sts = json.loads(sys.argv[4]).get("sts_ok", 0) - json.loads(sys.argv[3]).get("sts_ok", 0)
+if sts != 1:
+    problems.append(f"the simulator verified {sts} STS calls, not 1")
+print("; ".join(problems) or "ok")
+PY
+)
+sed "s/^/  doctor: /" "$work/doctor.err"
+if [ "$doctor_verdict" = ok ]; then
+  pass "java -jar freshcreds.jar doctor: its checks passed against the simulator, one signed STS call verified"
+else
+  cat "$work/doctor.json"; fail "java -jar freshcreds.jar doctor: $doctor_verdict"
+fi
 finish

@@ -103,6 +103,12 @@ async fn a_healthy_simulator_passes_every_check() {
     }
     assert!(check(&report, "imds.role").finding.contains("freshcreds-demo-role"), "{}", report.to_text());
     assert!(check(&report, "sts.call").finding.contains("succeeded"), "{}", report.to_text());
+    // The instance role's secret and token went through IMDS, the parser and the signer: neither
+    // reaches the report.
+    let issued = sim.current_credentials();
+    for text in [report.to_text(), report.to_json()] {
+        assert!(!text.contains(&issued.secret_access_key) && !text.contains(&issued.session_token), "a secret in:\n{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -148,6 +148,24 @@ native_agent! {
         let names: Vec<&str> = agent(handle)?.shadowed().iter().map(|k| k.name()).collect();
         Ok(env.new_string(names.join(","))?)
     }
+
+    /// Runs the doctor's checks with these agent options and doctor settings; `{exit code, report}`.
+    "doctor" => fn doctor<'caller>(
+        env,
+        options: JObjectArray<'caller, JString<'caller>>,
+        settings: JObjectArray<'caller, JString<'caller>>,
+    ) -> JObjectArray<'caller, JString<'caller>> {
+        logging::init();
+        let pairs = read_pairs(env, &options)?;
+        let settings = read_pairs(env, &settings)?;
+        let (code, report) = freshcreds_core::doctor::run_with_settings(pairs, &settings)?;
+        let array = JObjectArray::<JString>::new(env, 2, JString::null())?;
+        for (i, text) in [code.to_string(), report].iter().enumerate() {
+            let string = env.new_string(text)?;
+            array.set_element(env, i, &string)?;
+        }
+        Ok(array)
+    }
 }
 
 /// The agent behind a Java handle; `Closed` for a closed, unknown or negative one.

@@ -124,9 +124,9 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for c in &self.checks {
-            out.push_str(&format!("{:<4}  {:<18} {}\n", c.status.as_str().to_uppercase(), c.id, c.finding));
+            out.push_str(&format!("{:<4}  {:<20} {}\n", c.status.as_str().to_uppercase(), c.id, c.finding));
             if let Some(fix) = &c.fix {
-                out.push_str(&format!("{:<24} fix: {fix}\n", ""));
+                out.push_str(&format!("{:<26} fix: {fix}\n", ""));
             }
         }
         let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count();

@@ -278,9 +278,9 @@ async fn credentials_check(
         return Check::fail("credentials", "no credentials: the chain has no working source", "Fix the chain first (chain.source).");
     };
     let now = clock.now();
-    let (expiration, issued, code) = if r.winner == SourceKind::Imds {
+    let (expiration, issued, code, temporary) = if r.winner == SourceKind::Imds {
         match &imds.document {
-            Some(doc) => (doc.expiration, doc.last_updated, doc.code.clone()),
+            Some(doc) => (doc.expiration, doc.last_updated, doc.code.clone(), true),
             None => {
                 return Check::fail(
                     "credentials",
@@ -291,7 +291,7 @@ async fn credentials_check(
         }
     } else {
         match r.provider.provide_credentials().await {
-            Ok(c) => (c.expiration(), None, None),
+            Ok(c) => (c.expiration(), None, None, c.session_token().is_some()),
             Err(e) => {
                 return Check::fail(
                     "credentials",
@@ -302,6 +302,17 @@ async fn credentials_check(
         }
     };
     let Some(expiration) = expiration else {
+        if temporary {
+            return Check::warn(
+                "credentials",
+                format!(
+                    "'{}' gives temporary keys (a session token) whose expiration is not known: they stop working when it passes, and nothing renews them",
+                    r.winner.name()
+                ),
+                "See chain.temporary_keys.",
+            )
+            .detail("source", r.winner.name());
+        }
         return Check::pass("credentials", format!("'{}' gives long-term keys with no expiration", r.winner.name()))
             .detail("source", r.winner.name());
     };

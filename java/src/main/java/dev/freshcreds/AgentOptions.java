@@ -331,20 +331,10 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
     }
 
     /**
-     * Loads the native library if needed and creates an agent with these options, for the builders
-     * that extend this class. Does not wait for credentials. Chooses the credential source now,
-     * reading the environment, the AWS config files and the Java system properties
-     * {@code aws.accessKeyId}, {@code aws.secretAccessKey} (or {@code aws.secretKey}) and
-     * {@code aws.sessionToken}; reads the SDK settings' system properties (named on each option) and
-     * {@code user.home} and passes them on, for native code to resolve each setting in the SDKs' order.
-     *
-     * @return a running agent; its owner closes it, as it holds native resources and a daemon thread
-     * @throws NativeLibraryUnavailableException if the native library cannot be loaded
-     * @throws InvalidConfigurationException     if native code refuses an option, or no credential
-     *                                           source is configured
+     * The options as native code takes them ({@code key, value, ...}): this builder's, then the
+     * system properties and {@code user.home} that native code resolves settings from.
      */
-    protected final FreshcredsAgent buildAgent() {
-        NativeLibraryLoader.ensureLoaded();
+    final String[] nativeOptions() {
         Map<String, String> withProperties = new LinkedHashMap<String, String>(options);
         // The SDKs' second link: Java system properties, which only Java can read.
         putSystemProperty(withProperties, "systemProperties.accessKeyId", "aws.accessKeyId");
@@ -363,16 +353,40 @@ public abstract class AgentOptions<B extends AgentOptions<B>> {
             flat.add(e.getKey());
             flat.add(e.getValue());
         }
+        return flat.toArray(new String[0]);
+    }
+
+    /**
+     * Loads the native library if needed and creates an agent with these options, for the builders
+     * that extend this class. Does not wait for credentials. Chooses the credential source now,
+     * reading the environment, the AWS config files and the Java system properties
+     * {@code aws.accessKeyId}, {@code aws.secretAccessKey} (or {@code aws.secretKey}) and
+     * {@code aws.sessionToken}; reads the SDK settings' system properties (named on each option) and
+     * {@code user.home} and passes them on, for native code to resolve each setting in the SDKs' order.
+     *
+     * @return a running agent; its owner closes it, as it holds native resources and a daemon thread
+     * @throws NativeLibraryUnavailableException if the native library cannot be loaded
+     * @throws InvalidConfigurationException     if native code refuses an option, or no credential
+     *                                           source is configured
+     */
+    protected final FreshcredsAgent buildAgent() {
+        NativeLibraryLoader.ensureLoaded();
+        String[] flat = nativeOptions();
         NativeLogForwarder.updateLevel();
         long handle;
         try {
-            handle = NativeAgent.create(flat.toArray(new String[0]));
+            handle = NativeAgent.create(flat);
         } finally {
             NativeLogForwarder.drain();
         }
         String endpoint = options.get("endpoint");
         return FreshcredsAgent.start(handle, clock, wallClock,
                 "handle=" + handle + ", endpoint=" + (endpoint == null ? "default" : endpoint), jmxName);
+    }
+
+    /** Sets an option by its native key, for the doctor's {@code --option key=value}. */
+    final B nativeOption(String key, String value) {
+        return put(requireNonNull("option key", key), requireNonNull("option value", value));
     }
 
     private B put(String key, String value) {

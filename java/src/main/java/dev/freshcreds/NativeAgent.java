@@ -55,6 +55,13 @@ final class NativeAgent {
     static native String shadowedSources(long handle);
 
     /**
+     * Runs the doctor's checks with these agent options ({@code key, value, ...}, as for
+     * {@link #create}) and doctor settings ({@code json}, {@code callSts}, {@code stsEndpoint},
+     * {@code root}, {@code http.proxyHost}, ...); returns {@code {exit code, report}}.
+     */
+    static native String[] doctor(String[] options, String[] settings);
+
+    /**
      * Sets the most verbose native log level recorded for Java: 0 off, 1 error, 2 warn, 3 info, 4 debug,
      * 5 trace. Process-wide, no handle.
      */
