@@ -218,6 +218,26 @@ async fn expired_credentials_from_imds_fail() {
     assert!(check(&report, "credentials").finding.contains("expired"), "{}", report.to_text());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_shorter_lived_than_the_advisory_window_are_a_warning() {
+    // 4-minute credentials: under the smallest advisory window (5 min), so every fetch is already due.
+    let cfg = SimConfig { lifetime: Duration::from_secs(240), rotate_before: Duration::from_secs(10), ..SimConfig::default() };
+    let sim = Simulator::start(cfg).await.expect("simulator starts");
+    let mut inputs = inputs(&sim, host_root(true), &[]);
+    inputs.call_sts = false;
+    let report = run(inputs).await;
+    assert_status(&report, "credentials", Status::Warn);
+    assert!(check(&report, "credentials").finding.contains("shorter than the advisory window"), "{}", report.to_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_setting_is_named_with_where_it_came_from() {
+    let sim = simulator().await;
+    let report = run(inputs(&sim, host_root(true), &[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "lots")])).await;
+    assert_status(&report, "settings", Status::Fail);
+    assert!(check(&report, "settings").finding.contains("AWS_METADATA_SERVICE_NUM_ATTEMPTS"), "{}", report.to_text());
+}
+
 /// The binary: `--json` prints the documented schema and exits with the worst status; a wrong
 /// command line exits 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -354,8 +354,13 @@ async fn credentials_check(
         Check::pass(
             "credentials",
             format!(
-                "credentials from '{}' expire in {}; freshcreds refreshes them in {} (advisory window {})",
+                "credentials from '{}'{} expire at {} (in {}); freshcreds refreshes them in {} (advisory window {})",
                 r.winner.name(),
+                match (&code, issued) {
+                    (Some(code), Some(issued)) => format!(" (Code {code}, LastUpdated {})", rfc3339(issued)),
+                    _ => String::new(),
+                },
+                rfc3339(expiration),
                 crate::error::human_duration(left),
                 crate::error::human_duration(refresh_in),
                 crate::error::human_duration(advisory)
