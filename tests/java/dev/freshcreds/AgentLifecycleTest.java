@@ -1,11 +1,9 @@
 package dev.freshcreds;
 
-import dev.freshcreds.e2e.SimulatorProcess;
+import dev.freshcreds.e2e.SimulatorTestBase;
 import dev.freshcreds.internal.WallClock;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.time.Duration;
@@ -24,21 +22,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 /** Handle misuse and lifecycle: use after close, double close, close racing use, bad options, no IMDS. */
-public class AgentLifecycleTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class AgentLifecycleTest extends SimulatorTestBase {
     private static FreshcredsAgent.Builder simAgent() {
         return FreshcredsAgent.builder()
                 .imdsEndpoint(sim.baseUrl())

@@ -1,10 +1,7 @@
 package dev.freshcreds;
 
-import dev.freshcreds.e2e.SimulatorProcess;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import dev.freshcreds.e2e.SimulatorTestBase;
 import org.junit.Test;
-
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -14,21 +11,7 @@ import static org.junit.Assert.assertTrue;
  * -Xcheck:jni; fails if the JVM reports any JNI misuse (a warning is printed, not thrown, so only
  * reading the output can catch it).
  */
-public class JniCheckCleanTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class JniCheckCleanTest extends SimulatorTestBase {
     /** Runs in the forked JVM: args[0] is the simulator's base URL. */
     public static final class Probe {
         interface Call {

@@ -1,8 +1,6 @@
 package dev.freshcreds;
 
-import dev.freshcreds.e2e.SimulatorProcess;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import dev.freshcreds.e2e.SimulatorTestBase;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -24,26 +22,12 @@ import static org.junit.Assert.assertTrue;
  * slowly) and the snapshot watcher waits in native code too: the JVM exits with the requested
  * status, promptly, without a crash report, and -Xcheck:jni finds nothing.
  */
-public class JvmExitLifecycleTest {
+public class JvmExitLifecycleTest extends SimulatorTestBase {
     /** How long the simulator delays each IMDS answer: far longer than the test may take. */
     private static final int IMDS_DELAY_MILLIS = 60_000;
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
-
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     /** Runs in the forked JVM: args are the simulator's base URL, clock origin and scale. */
     public static final class ExitDuringRefresh {

@@ -1,8 +1,6 @@
 package dev.freshcreds;
 
-import dev.freshcreds.e2e.SimulatorProcess;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import dev.freshcreds.e2e.SimulatorTestBase;
 import org.junit.Test;
 
 import java.io.File;
@@ -22,21 +20,7 @@ import static org.junit.Assert.assertTrue;
  * binding, SLF4J's API without one (whose NOP fallback would drop every event), and no SLF4J at all.
  * Each case runs in a JVM of its own, since the choice is made once per class loader.
  */
-public class NativeLoggingBackendForkedTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class NativeLoggingBackendForkedTest extends SimulatorTestBase {
     /**
      * Runs in the forked JVM: captures {@code dev.freshcreds.native} at FINE through
      * java.util.logging (where slf4j-jdk14 also sends SLF4J's events), builds an agent on the

@@ -1,8 +1,6 @@
 package dev.freshcreds;
 
-import dev.freshcreds.e2e.SimulatorProcess;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import dev.freshcreds.e2e.SimulatorTestBase;
 import org.junit.Test;
 
 import java.util.ArrayList;
@@ -22,21 +20,7 @@ import static org.junit.Assert.assertTrue;
  * java.util.logging with slf4j-jdk14), under {@code dev.freshcreds.native.*} loggers, gated by the
  * level of {@code dev.freshcreds.native}, and never with a secret in them.
  */
-public class NativeLoggingTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class NativeLoggingTest extends SimulatorTestBase {
     /** Collects every record it sees. */
     private static final class Capture extends Handler {
         final List<LogRecord> records = new ArrayList<LogRecord>();

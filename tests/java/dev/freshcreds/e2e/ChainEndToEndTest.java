@@ -5,8 +5,6 @@ import com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 import software.amazon.awssdk.services.sts.StsClient;
 
@@ -20,24 +18,10 @@ import static org.junit.Assert.assertTrue;
  * The chain's second link, Java system properties, end to end: they win over the instance role,
  * the agent says so (source, shadowed), and the real SDK v1 and v2 clients sign with them.
  */
-public class ChainEndToEndTest {
+public class ChainEndToEndTest extends SimulatorTestBase {
     /** The simulator's built-in static key pair. */
     private static final String STATIC_KEY_ID = "AKIASIMSTATIC0000001";
     private static final String STATIC_SECRET = "simStaticSecretKey0000000000000000000001";
-
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     @Test(timeout = 60_000)
     public void systemPropertiesWinAndTheInstanceRoleTheyShadowIsReported() throws Exception {

@@ -9,8 +9,6 @@ import dev.freshcreds.ForkedJvm;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -33,26 +31,12 @@ import static org.junit.Assert.assertTrue;
  * that source (a temp HOME for the files): the agent picks the source the SDKs would, and the real
  * SDK v1 and v2 STS clients sign with what it gives, verified by the simulator.
  */
-public class ChainSourcesForkedTest {
+public class ChainSourcesForkedTest extends SimulatorTestBase {
     private static final String STATIC_KEY_ID = "AKIASIMSTATIC0000001";
     private static final String STATIC_SECRET = "simStaticSecretKey0000000000000000000001";
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
-
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     /** Runs in the forked JVM: args[0] is the simulator's base URL. Prints source, ARNs, shadowed. */
     public static final class Probe {

@@ -3,8 +3,6 @@ package dev.freshcreds.e2e;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 
@@ -27,21 +25,8 @@ import static org.junit.Assert.fail;
  * simulator must see exactly one credential fetch for each generation the agent picked up after the
  * first: no thundering herd, no duplicate refreshes.
  */
-public class ConcurrentRefreshTest {
+public class ConcurrentRefreshTest extends SimulatorTestBase {
     private static final int THREADS = 64;
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     /** What one hammering thread saw; only the thread writes it until it is joined. */
     private static final class Seen {

@@ -4,9 +4,7 @@ import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.CredentialsSnapshot;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
 import org.junit.Assume;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.lang.management.ManagementFactory;
@@ -15,21 +13,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertSame;
 
 /** The per-request path (agent, SDK v1 provider, SDK v2 provider) allocates nothing while nothing changed. */
-public class HotPathAllocationTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class HotPathAllocationTest extends SimulatorTestBase {
     private interface Body {
         Object call();
     }

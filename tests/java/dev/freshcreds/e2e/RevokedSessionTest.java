@@ -14,8 +14,6 @@ import dev.freshcreds.sdkv1.FreshcredsRequestHandler;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
 import dev.freshcreds.sdkv2.FreshcredsExecutionInterceptor;
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.SdkRequest;
@@ -46,22 +44,9 @@ import static org.junit.Assert.assertTrue;
  * real SDK client (no retries) sees at most one failed call, then signs with the new credentials;
  * without it, a client keeps failing. {@code AccessDenied} does not invalidate anything.
  */
-public class RevokedSessionTest {
+public class RevokedSessionTest extends SimulatorTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CALLS_AFTER_REVOKE = 20;
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     private static FreshcredsAgent newAgent() {
         return FreshcredsAgent.builder()

@@ -3,8 +3,6 @@ package dev.freshcreds.e2e;
 import dev.freshcreds.ForkedJvm;
 import dev.freshcreds.FreshcredsAgent;
 import dev.freshcreds.FreshcredsException;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -25,27 +23,13 @@ import static org.junit.Assert.assertTrue;
  * place, after the builder's option and before the environment. IMDS is the simulator or a closed
  * loopback port; nothing leaves the machine.
  */
-public class SdkSettingsForkedTest {
+public class SdkSettingsForkedTest extends SimulatorTestBase {
     private static final String CLOSED_PORT = "http://127.0.0.1:9";
     private static final String STATIC_KEY_ID = "AKIASIMSTATIC0000001";
     private static final String STATIC_SECRET = "simStaticSecretKey0000000000000000000001";
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
-
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
 
     /**
      * Runs in the forked JVM: builds an agent with no option (or, with the argument

@@ -12,8 +12,6 @@ import com.amazonaws.services.securitytoken.AWSSecurityTokenServiceClientBuilder
 import com.amazonaws.services.securitytoken.model.GetCallerIdentityRequest;
 import com.amazonaws.services.securitytoken.model.GetCallerIdentityResult;
 import dev.freshcreds.sdkv1.FreshcredsV1CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.util.ArrayList;
@@ -31,21 +29,7 @@ import static org.junit.Assert.fail;
  * Real AWS SDK for Java 1.x STS client → FreshcredsV1CredentialsProvider → simulator (IMDS + STS with
  * SigV4 verification), across at least three credential rotations in compressed time.
  */
-public class SdkV1EndToEndTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class SdkV1EndToEndTest extends SimulatorTestBase {
     static AWSSecurityTokenService stsClient(com.amazonaws.auth.AWSCredentialsProvider credentials) {
         return AWSSecurityTokenServiceClientBuilder.standard()
                 .withEndpointConfiguration(new EndpointConfiguration(sim.baseUrl(), "us-east-1"))

@@ -1,8 +1,6 @@
 package dev.freshcreds.e2e;
 
 import dev.freshcreds.sdkv2.FreshcredsV2CredentialsProvider;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -32,21 +30,7 @@ import static org.junit.Assert.fail;
  * Real AWS SDK for Java 2.x STS client → FreshcredsV2CredentialsProvider → simulator, across at least
  * three credential rotations in compressed time.
  */
-public class SdkV2EndToEndTest {
-    private static SimulatorProcess sim;
-
-    @BeforeClass
-    public static void startSimulator() throws Exception {
-        sim = SimulatorProcess.start();
-    }
-
-    @AfterClass
-    public static void stopSimulator() {
-        if (sim != null) {
-            sim.close();
-        }
-    }
-
+public class SdkV2EndToEndTest extends SimulatorTestBase {
     static StsClient stsClient(AwsCredentialsProvider credentials) {
         return StsClient.builder()
                 .endpointOverride(URI.create(sim.baseUrl()))
