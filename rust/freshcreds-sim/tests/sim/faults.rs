@@ -305,6 +305,22 @@ async fn truncated_credentials_body() {
     assert_eq!(s.credential_gets_by_generation.get(&1), Some(&2), "truncated documents are not counted as served");
 }
 
+/// `no_instance_profile`: the role list and the credentials answer 404; the token and other
+/// metadata still work, as on an instance without an instance profile.
+#[tokio::test]
+async fn no_instance_profile_answers_404_for_the_role_list_and_the_credentials() {
+    let sim = start_default().await;
+    let (base, c) = (sim.base_url(), client());
+    let token = imds_token(&c, &base, 300).await;
+    sim.faults().set_no_instance_profile(true);
+    assert_eq!(imds_get(&c, &base, &token, "/latest/meta-data/iam/security-credentials/").await.status, 404);
+    assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 404);
+    assert_eq!(imds_get(&c, &base, &token, "/latest/meta-data/instance-id").await.status, 200);
+    let r = patch(&c, &base, r#"{"no_instance_profile":null}"#).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(imds_get(&c, &base, &token, CREDS).await.status, 200);
+}
+
 #[tokio::test]
 async fn revocation_gets_expired_token_and_rotates_early() {
     let sim = start_default().await;
@@ -376,6 +392,7 @@ async fn patch_changes_only_the_given_faults() {
             "imds_down",
             "imds_status_override",
             "imds_throttle",
+            "no_instance_profile",
             "serve_expired_credentials",
             "token_put_hang",
         ]
