@@ -317,41 +317,7 @@ for v in $(compgen -e); do
   case $v in AWS_* | http_proxy | https_proxy | HTTP_PROXY | HTTPS_PROXY | ALL_PROXY | all_proxy | NO_PROXY | no_proxy) clean_env+=(-u "$v") ;; esac
 done
 
-WINE=
-wine_setup() { # program-dir
-  WINE=$(command -v wine64 || { [ -x /usr/lib/wine/wine64 ] && echo /usr/lib/wine/wine64; } || command -v wine)
-  export WINEDEBUG=-all WINEPREFIX=$WORK/wineprefix WINEDLLOVERRIDES='mscoree,mshtml=' WINEARCH=win64
-  WINE_PREFIX_USED=$WINEPREFIX
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    local t0; t0=$(now)
-    say "creating the wine prefix $WINEPREFIX (first start, slow)"
-    "$WINE" wineboot --init >/dev/null 2>&1
-    WINEPREFIX=$WINEPREFIX wineserver -w 2>/dev/null
-    say "wine prefix created in $(since "$t0")"
-  fi
-  # Rust's std imports ProcessPrng from bcryptprimitives.dll, a system DLL of Windows 10 and later
-  # that Wine gained only in 8.13 (Debian 12 has 8.0). For Wine alone, put a stand-in next to the
-  # program that answers ProcessPrng with advapi32's RtlGenRandom (SystemFunction036).
-  if [ ! -e "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
-    say "this Wine lacks bcryptprimitives.dll; using a stand-in for ProcessPrng"
-    cat >"$1/bcryptprimitives_shim.c" <<'SHIM'
-#include <windows.h>
-BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length); /* RtlGenRandom */
-__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length) {
-  while (length > 0) {
-    ULONG chunk = length > 0x10000000 ? 0x10000000 : (ULONG)length;
-    if (!SystemFunction036(data, chunk)) return FALSE;
-    data += chunk;
-    length -= chunk;
-  }
-  return TRUE;
-}
-SHIM
-    x86_64-w64-mingw32-gcc -O2 -shared -o "$1/bcryptprimitives.dll" "$1/bcryptprimitives_shim.c" -ladvapi32 || return 1
-  else
-    rm -f "$1/bcryptprimitives.dll" "$1/bcryptprimitives_shim.c"
-  fi
-}
+. scripts/wine.sh
 
 run_program() { # target program
   local target=$1 program=$2 key=$3
@@ -395,7 +361,8 @@ test_target() { # target
     return 1
   }
   if [ "$target" = x86_64-pc-windows-gnu ]; then
-    wine_setup "$(dirname "$program")" || { SUMMARY+=("FAIL  $target: Wine setup failed  $(since "$t0")"); return 1; }
+    wine_setup "$WORK/wineprefix" "$(dirname "$program")" || { SUMMARY+=("FAIL  $target: Wine setup failed  $(since "$t0")"); return 1; }
+    WINE_PREFIX_USED=$WINEPREFIX
   fi
   key=$(expected_access_key_id)
   [ -n "$key" ] || say "could not read the access key id from the simulator; that comparison is skipped"

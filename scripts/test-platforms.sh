@@ -9,6 +9,9 @@
 #   windows-x86_64       C ABI end-to-end test built with mingw, run by wine  (scripts/test-c-abi.sh)
 #   all glibc libraries  no symbol version above GLIBC_2.17                   (scripts/check-natives.py)
 #   the jars             the all-platform jar <= 10 MiB, each classifier jar has its one library
+#   freshcreds-doctor    the static musl binaries (x86_64 natively, aarch64 under qemu-aarch64) and
+#                        the Windows one (under wine) run their checks against the simulator and
+#                        make one signed STS call it verifies              (scripts/build-doctor.sh)
 #
 # Usage: scripts/test-platforms.sh            the whole matrix (about 15-20 minutes on 2 cores)
 #        scripts/test-platforms.sh --smoke    what .ci/run runs: the aarch64 library, its symbol
@@ -126,6 +129,69 @@ if [ "$mode" = full ]; then
     if FRESHCREDS_NATIVES_DIR="$PWD/$natives" FRESHCREDS_SIM_ENDPOINT="$endpoint" bash scripts/test-c-abi.sh "$target"; then s=0; else s=$?; fi
     record "C ABI $target" "$s" $(( $(date +%s) - t0 ))
   done
+fi
+
+# The doctor binaries: a healthy simulator (chronyd on Amazon Time Sync under a temporary root for
+# Linux) must give pass on the IMDS and STS checks, an exit code equal to the worst check, and
+# exactly one STS call the simulator verified.
+sts_ok() { python3 -c 'import json,sys,urllib.request; o=urllib.request.build_opener(urllib.request.ProxyHandler({})); print(json.load(o.open(sys.argv[1]+"/_sim/stats",timeout=5))["sts_ok"])' "$endpoint"; }
+doctor_run() { # key command...
+  local key=$1 t0 s root out code before after
+  shift
+  t0=$(date +%s)
+  root=$(mktemp -d)
+  mkdir -p "$root/proc/412" "$root/etc"
+  echo chronyd > "$root/proc/412/comm"
+  echo "server 169.254.169.123 prefer iburst" > "$root/etc/chrony.conf"
+  out=$root/report.json
+  before=$(sts_ok)
+  local root_args=(--root "$root")
+  [ "$key" = windows-x86_64 ] && root_args=()
+  env -i PATH="$PATH" HOME="$root" WINEDEBUG=-all WINEPREFIX="${WINEPREFIX:-$root/wine}" WINEARCH=win64 \
+    WINEDLLOVERRIDES='mscoree,mshtml=' AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT="$endpoint" "$@" --json "${root_args[@]}" --sts-endpoint "$endpoint" > "$out" 2> "$root/err" \
+    && code=0 || code=$?
+  after=$(sts_ok)
+  if python3 - "$out" "$code" "$((after - before))" <<'PY'; then s=0; else s=1; fi
+import json, sys
+report = json.load(open(sys.argv[1]))
+status = {c["id"]: c["status"] for c in report["checks"]}
+worst = max(["pass", "warn", "fail"].index(v) for v in status.values())
+bad = [f"{i}={status.get(i)}" for i in ("imds.token", "imds.role", "imds.credentials", "credentials", "sts.call") if status.get(i) != "pass"]
+if int(sys.argv[2]) != worst: bad.append(f"exit {sys.argv[2]} but worst {worst}")
+if sys.argv[3] != "1": bad.append(f"{sys.argv[3]} STS calls verified, not 1")
+print("test-platforms: doctor " + ("; ".join(bad) or "ok: " + ", ".join(f"{k}={v}" for k, v in status.items())))
+sys.exit(1 if bad else 0)
+PY
+  [ "$s" = 0 ] || cat "$out" "$root/err" >&2
+  rm -rf "$root"
+  record "doctor $key" "$s" $(( $(date +%s) - t0 ))
+}
+if [ "$mode" = full ]; then
+  t0=$(date +%s)
+  if bash scripts/build-doctor.sh; then s=0; else s=$?; fi
+  record "build the doctor binaries (static musl x86_64 and aarch64, Windows)" "$s" $(( $(date +%s) - t0 ))
+  if [ "$s" = 0 ]; then
+    doctor_run linux-x86_64 build/doctor/linux-x86_64/freshcreds-doctor
+    doctor_run linux-aarch_64 qemu-aarch64 build/doctor/linux-aarch_64/freshcreds-doctor
+    find_wine() { command -v wine64 || { [ -x /usr/lib/wine/wine64 ] && echo /usr/lib/wine/wine64; } || command -v wine || true; }
+    wine=$(find_wine)
+    if [ -z "$wine" ]; then
+      echo "test-platforms: installing Debian's wine64 for the Windows doctor" >&2
+      as_root apt-get install -y -qq wine64 wine >/dev/null || true
+      wine=$(find_wine)
+    fi
+    if [ -n "$wine" ]; then
+      . scripts/wine.sh
+      wine_prefix=$(mktemp -d)
+      wine_setup "$wine_prefix/wine" build/doctor/windows-x86_64
+      doctor_run windows-x86_64 "$WINE" build/doctor/windows-x86_64/freshcreds-doctor.exe
+      wineserver -k >/dev/null 2>&1 || true
+      rm -rf "$wine_prefix" build/doctor/windows-x86_64/bcryptprimitives.dll
+    else
+      record "doctor windows-x86_64 (wine64 missing)" 1 0
+    fi
+  fi
 fi
 
 [ "$mode" = full ] && python3 bench/platform_sizes.py BENCHMARKS.md "$natives" && echo "test-platforms: BENCHMARKS.md platform table updated"
