@@ -15,9 +15,9 @@ use serde_json::Value;
 use super::Check;
 use crate::clock::BootClock;
 use crate::imds::client::{ImdsClient, ProbeError};
+use crate::imds::credentials::ROLE_LIST_PATH;
+use crate::imds::token::TOKEN_PATH;
 
-const TOKEN_PATH: &str = "/latest/api/token";
-const ROLE_LIST_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 /// What a tokenless GET asks for: any answer proves the endpoint is reached.
 const PLAIN_GET_PATH: &str = "/latest/meta-data/";
 /// The article's fix for a token PUT lost in a container.

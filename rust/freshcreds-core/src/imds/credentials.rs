@@ -26,7 +26,7 @@ use crate::credentials_document;
 use crate::error::CredentialsError;
 use crate::provider::{CredentialsFuture, ProvideCredentials};
 
-const ROLE_LIST_PATH: &str = "/latest/meta-data/iam/security-credentials/";
+pub(crate) const ROLE_LIST_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 
 #[derive(Debug)]
 pub struct ImdsCredentialsProvider {

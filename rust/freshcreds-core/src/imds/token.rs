@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::client::{AttemptError, ImdsClient};
 use crate::error::{human_duration, CredentialsError};
 
-pub(super) const TOKEN_PATH: &str = "/latest/api/token";
+pub(crate) const TOKEN_PATH: &str = "/latest/api/token";
 pub(super) const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 pub(super) const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
 /// How messages name the token request.
