@@ -349,6 +349,27 @@ int main(void) {
     check(status == FRESHCREDS_STATUS_OK, "close the second agent", "status %s", status_name(status));
   }
 
+  /* The doctor's checks through the C ABI: IMDS on the simulator answers every step. */
+  {
+    const char *keys[] = {"source", "endpoint"};
+    const char *values[] = {"imds", endpoint};
+    const char *setting_keys[] = {"json"};
+    const char *setting_values[] = {"true"};
+    int32_t exit_code = -1;
+    char *report = NULL;
+    status = freshcreds_doctor(keys, values, 2, setting_keys, setting_values, 1, &exit_code, &report, &message);
+    take_message(&message);
+    check(status == FRESHCREDS_STATUS_OK && report != NULL, "doctor runs its checks", "status %s (message: %s)",
+          status_name(status), last_message);
+    check(report != NULL && strstr(report, "\"id\": \"imds.credentials\",\n      \"status\": \"pass\"") != NULL,
+          "doctor: the IMDS credentials check passes against the simulator", "report: %.400s", report ? report : "(null)");
+    check(exit_code >= 0 && exit_code <= 2, "doctor: the exit code is 0, 1 or 2", "exit code %d", (int)exit_code);
+    freshcreds_string_free(report);
+    status = freshcreds_doctor(keys, values, 2, NULL, NULL, 0, &exit_code, NULL, &message);
+    check_failure("doctor without report_out gives INVALID_ARGUMENT", status, FRESHCREDS_STATUS_INVALID_ARGUMENT,
+                  &message, "report_out");
+  }
+
   printf("%d passed, %d failed\n", passed, failed);
   fflush(stdout);
   return failed == 0 ? 0 : 1;

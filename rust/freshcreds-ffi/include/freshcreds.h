@@ -62,6 +62,29 @@ enum FreshcredsStatus freshcreds_agent_new(const char *const *keys,
                                            char **error_out);
 
 /**
+ * Runs the doctor's checks, as `java -jar freshcreds.jar doctor` and `freshcreds-doctor` do:
+ * agent options as for [`freshcreds_agent_new`], and the doctor's own settings by name (`json`,
+ * `callSts`, `stsEndpoint`, `root`, `http.proxyHost`, `http.proxyPort`, `http.nonProxyHosts`).
+ * Stores the exit code (0 every check passed, 1 a warning, 2 a failure) in `*exit_code_out` and
+ * the report (text, or JSON when `json` is `true`) in `*report_out`, to be released with
+ * [`freshcreds_string_free`]. The report never holds a secret.
+ *
+ * # Safety
+ * `keys`/`values` point to `count` valid strings each and `setting_keys`/`setting_values` to
+ * `setting_count` (or the counts are 0); `exit_code_out` and `report_out` are valid pointers;
+ * `error_out` is null or valid.
+ */
+enum FreshcredsStatus freshcreds_doctor(const char *const *keys,
+                                        const char *const *values,
+                                        uintptr_t count,
+                                        const char *const *setting_keys,
+                                        const char *const *setting_values,
+                                        uintptr_t setting_count,
+                                        int32_t *exit_code_out,
+                                        char **report_out,
+                                        char **error_out);
+
+/**
  * Fills `*out` with current credentials, refreshing first if they are due. May block on the
  * first call and inside the mandatory refresh window.
  *
@@ -99,7 +122,7 @@ enum FreshcredsStatus freshcreds_agent_close(uint64_t agent, char **error_out);
 void freshcreds_credentials_free(struct FreshcredsCredentials *credentials);
 
 /**
- * Releases a message returned through `error_out`.
+ * Releases a message returned through `error_out`, or a report from [`freshcreds_doctor`].
  *
  * # Safety
  * `s` is null or a string returned by this library and not yet freed.

@@ -107,14 +107,68 @@ pub unsafe extern "C" fn freshcreds_agent_new(
     error_out: *mut *mut c_char,
 ) -> FreshcredsStatus {
     guarded("freshcreds_agent_new", error_out, || {
-        if agent_out.is_null() || (count > 0 && (keys.is_null() || values.is_null())) {
-            return Err(Failure::InvalidArgument("agent_out, keys or values is null".into()));
+        if agent_out.is_null() {
+            return Err(Failure::InvalidArgument("agent_out is null".into()));
         }
-        let mut pairs = Vec::with_capacity(count);
-        for i in 0..count {
-            pairs.push((read_str(*keys.add(i), "an option key")?, read_str(*values.add(i), "an option value")?));
+        *agent_out = agents::create(&read_pairs(keys, values, count, "option")?)?;
+        Ok(())
+    })
+}
+
+/// `count` key, value pairs from two arrays of C strings; `what` names them in messages.
+///
+/// # Safety
+/// `keys` and `values` point to `count` valid strings each, or `count` is 0.
+unsafe fn read_pairs(
+    keys: *const *const c_char,
+    values: *const *const c_char,
+    count: usize,
+    what: &str,
+) -> Result<Vec<(String, String)>, Failure> {
+    if count > 0 && (keys.is_null() || values.is_null()) {
+        return Err(Failure::InvalidArgument(format!("the {what} keys or values are null")));
+    }
+    let mut pairs = Vec::with_capacity(count);
+    for i in 0..count {
+        pairs.push((read_str(*keys.add(i), &format!("an {what} key"))?, read_str(*values.add(i), &format!("an {what} value"))?));
+    }
+    Ok(pairs)
+}
+
+/// Runs the doctor's checks, as `java -jar freshcreds.jar doctor` and `freshcreds-doctor` do:
+/// agent options as for [`freshcreds_agent_new`], and the doctor's own settings by name (`json`,
+/// `callSts`, `stsEndpoint`, `root`, `http.proxyHost`, `http.proxyPort`, `http.nonProxyHosts`).
+/// Stores the exit code (0 every check passed, 1 a warning, 2 a failure) in `*exit_code_out` and
+/// the report (text, or JSON when `json` is `true`) in `*report_out`, to be released with
+/// [`freshcreds_string_free`]. The report never holds a secret.
+///
+/// # Safety
+/// `keys`/`values` point to `count` valid strings each and `setting_keys`/`setting_values` to
+/// `setting_count` (or the counts are 0); `exit_code_out` and `report_out` are valid pointers;
+/// `error_out` is null or valid.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // two arrays of pairs, two outputs and the error, as every function here takes them
+pub unsafe extern "C" fn freshcreds_doctor(
+    keys: *const *const c_char,
+    values: *const *const c_char,
+    count: usize,
+    setting_keys: *const *const c_char,
+    setting_values: *const *const c_char,
+    setting_count: usize,
+    exit_code_out: *mut i32,
+    report_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> FreshcredsStatus {
+    guarded("freshcreds_doctor", error_out, || {
+        if exit_code_out.is_null() || report_out.is_null() {
+            return Err(Failure::InvalidArgument("exit_code_out or report_out is null".into()));
         }
-        *agent_out = agents::create(&pairs)?;
+        let options = read_pairs(keys, values, count, "option")?;
+        let settings = read_pairs(setting_keys, setting_values, setting_count, "doctor setting")?;
+        let (code, report) = freshcreds_core::doctor::run_with_settings(options, &settings)?;
+        let report = CString::new(report.replace('\0', " ")).map_err(|_| Failure::InvalidArgument("the report holds a NUL".into()))?;
+        *exit_code_out = code;
+        *report_out = report.into_raw();
         Ok(())
     })
 }
@@ -244,7 +298,7 @@ pub unsafe extern "C" fn freshcreds_credentials_free(credentials: *mut Freshcred
     }
 }
 
-/// Releases a message returned through `error_out`.
+/// Releases a message returned through `error_out`, or a report from [`freshcreds_doctor`].
 ///
 /// # Safety
 /// `s` is null or a string returned by this library and not yet freed.

@@ -94,8 +94,65 @@ fn the_generated_header_declares_the_abi() {
         "freshcreds_agent_close",
         "freshcreds_credentials_free",
         "freshcreds_string_free",
+        "freshcreds_doctor",
         "FRESHCREDS_STATUS_CLOSED",
     ] {
         assert!(header.contains(symbol), "{symbol} missing from freshcreds.h");
     }
+}
+
+/// `freshcreds_doctor` as a C caller uses it: the checks against the simulator (IMDS and STS), a
+/// host root with chronyd on Amazon Time Sync, the JSON report and its exit code; null outputs and
+/// an unknown setting give a status and a message.
+#[test]
+fn the_doctor_through_the_c_abi() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let sim = runtime.block_on(Simulator::start(SimConfig::default())).expect("simulator");
+    let root = std::env::temp_dir().join(format!("freshcreds-c-abi-doctor-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("proc/412")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::write(root.join("proc/412/comm"), "chronyd\n").expect("write");
+    std::fs::write(root.join("etc/chrony.conf"), "server 169.254.169.123 prefer iburst\n").expect("write");
+
+    let strings = |items: &[&str]| -> Vec<CString> { items.iter().map(|s| CString::new(*s).expect("no NUL")).collect() };
+    let base = sim.base_url();
+    let root_text = root.display().to_string();
+    let keys = strings(&["source", "endpoint"]);
+    let values = strings(&["imds", &base]);
+    let setting_keys = strings(&["json", "root", "stsEndpoint"]);
+    let setting_values = strings(&["true", &root_text, &base]);
+    let pointers = |v: &[CString]| -> Vec<*const c_char> { v.iter().map(|s| s.as_ptr()).collect() };
+    let (k, v, sk, sv) = (pointers(&keys), pointers(&values), pointers(&setting_keys), pointers(&setting_values));
+
+    let mut code = -1;
+    let mut report = ptr::null_mut();
+    let mut error = ptr::null_mut();
+    let status = unsafe { freshcreds_doctor(k.as_ptr(), v.as_ptr(), 2, sk.as_ptr(), sv.as_ptr(), 3, &mut code, &mut report, &mut error) };
+    assert_eq!(status, FreshcredsStatus::Ok, "{:?}", (!error.is_null()).then(|| message(error)));
+    assert!(!report.is_null());
+    let text = unsafe { CStr::from_ptr(report) }.to_string_lossy().to_string();
+    unsafe { freshcreds_string_free(report) };
+    assert!(text.contains("\"schema\": \"freshcreds-doctor/1\""), "{text}");
+    for id in ["imds.credentials", "sts.call", "clock.daemon"] {
+        assert!(text.contains(&format!("\"id\": \"{id}\",\n      \"status\": \"pass\"")), "{id} passes:\n{text}");
+    }
+    assert!((0..=2).contains(&code), "{code}");
+    assert!(text.contains(&format!("\"exit_code\": {code}")), "{text}");
+    let issued = sim.current_credentials();
+    assert!(!text.contains(&issued.secret_access_key) && !text.contains(&issued.session_token));
+
+    // Misuse: a status and a message, never a crash.
+    let mut error = ptr::null_mut();
+    let status =
+        unsafe { freshcreds_doctor(ptr::null(), ptr::null(), 0, ptr::null(), ptr::null(), 0, &mut code, ptr::null_mut(), &mut error) };
+    assert_eq!(status, FreshcredsStatus::InvalidArgument);
+    assert!(message(error).contains("report_out"));
+    let bad = strings(&["bogus"]);
+    let bad_value = strings(&["1"]);
+    let (bk, bv) = (pointers(&bad), pointers(&bad_value));
+    let mut error = ptr::null_mut();
+    let status = unsafe { freshcreds_doctor(ptr::null(), ptr::null(), 0, bk.as_ptr(), bv.as_ptr(), 1, &mut code, &mut report, &mut error) };
+    assert_eq!(status, FreshcredsStatus::InvalidConfiguration);
+    assert!(message(error).contains("'bogus' is not a doctor setting"));
+    let _ = std::fs::remove_dir_all(&root);
 }
