@@ -131,19 +131,19 @@ public class DoctorForkedTest {
     /**
      * The JVM's default non-proxy list exempts every loopback address, so the simulator's endpoint
      * can never show the fault: here IMDS is disabled (nothing is sent anywhere) and the proxy check
-     * judges the default endpoint, 169.254.169.254, from the settings alone.
+     * judges, from the settings alone, an endpoint on a reserved host that never resolves.
      */
     @Test(timeout = 120_000)
     public void theJvmsProxyPropertiesAreChecked() throws Exception {
         ForkedJvm jvm = doctor(Arrays.asList("-Dhttp.proxyHost=proxy.invalid", "-Dhttp.proxyPort=3128", "-Dhttp.nonProxyHosts=localhost",
-                        "-Daws.ec2MetadataServiceEndpoint=http://169.254.169.254"),
+                        "-Daws.ec2MetadataServiceEndpoint=http://imds.invalid"),
                 new String[0], "doctor", "--json", "--option", "imdsDisabled=true", "--root", hostRoot().getAbsolutePath());
         JsonNode report = report(jvm);
         JsonNode proxy = check(report, "proxy.jvm");
         assertEquals(jvm.output, "warn", proxy.get("status").asText());
         assertNotNull(proxy.get("fix"));
         assertTrue(jvm.output, proxy.get("fix").asText().contains("-Dhttp.nonProxyHosts=\"localhost|"));
-        assertTrue(jvm.output, proxy.get("fix").asText().contains("|169.254.169.254"));
+        assertTrue(jvm.output, proxy.get("fix").asText().contains("|imds.invalid"));
         assertEquals(jvm.output, "fail", check(report, "imds.enabled").get("status").asText());
     }
 
