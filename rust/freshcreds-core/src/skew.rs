@@ -99,7 +99,7 @@ struct State {
 /// One sample from a `Date` header and the host-clock times around it; `None` when the round trip
 /// is too slow to say much or the host clock went backwards during it. The offset is `i64::MAX`
 /// (implausible) when the times cannot be combined.
-fn measure(server_date: SystemTime, sent: SystemTime, received: SystemTime) -> Option<SkewSample> {
+pub fn measure(server_date: SystemTime, sent: SystemTime, received: SystemTime) -> Option<SkewSample> {
     let round_trip_ms = millis_between(received, sent);
     if !(0..=MAX_RTT_MS).contains(&round_trip_ms) {
         return None;

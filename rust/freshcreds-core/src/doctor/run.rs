@@ -149,17 +149,7 @@ pub async fn run(inputs: Inputs) -> Report {
         report.checks.push(check);
     }
     report.checks.push(offset_check(clocks.skew.estimate().samples.len(), clocks.skew.offset_ms(), sts_offset_ms));
-    report.checks.extend(timesync::checks(&timesync::inspect(&inputs.root), inputs.kernel_clock.as_ref()).into_iter().map(|check| {
-        match check.id {
-            // chronyd, ntpd and timesyncd are Linux's; elsewhere their absence says nothing.
-            "clock.daemon" if !cfg!(target_os = "linux") => Check::pass(
-                "clock.daemon",
-                "time daemons are checked on Linux only; on Windows, `w32tm /query /status` shows the time source \
-                 (Amazon Time Sync is 169.254.169.123)",
-            ),
-            _ => check,
-        }
-    }));
+    report.checks.extend(timesync::checks(&timesync::inspect(&inputs.root), inputs.kernel_clock.as_ref()));
     report
 }
 
@@ -401,7 +391,7 @@ fn offset_check(imds_samples: usize, imds_offset_ms: i64, sts_offset_ms: Option<
             .detail("imds_offset_ms", Value::Null)
             .detail("sts_offset_ms", sts_offset_ms);
     };
-    let text: Vec<String> = measured.iter().map(|(by, o)| format!("{} by {by}", signed_duration(*o))).collect();
+    let text: Vec<String> = measured.iter().map(|(by, o)| format!("{} by {by}", offset_magnitude(*o))).collect();
     let abs = Duration::from_millis(worst.unsigned_abs());
     let finding = format!("this host's clock is {} AWS time ({})", if worst > 0 { "behind" } else { "ahead of" }, text.join(", "));
     let check = if abs > MAX_CLOCK_OFFSET {
@@ -421,8 +411,8 @@ fn offset_check(imds_samples: usize, imds_offset_ms: i64, sts_offset_ms: Option<
     check.detail("imds_offset_ms", (imds_samples > 0).then_some(imds_offset_ms)).detail("sts_offset_ms", sts_offset_ms)
 }
 
-/// `3.2 s`, `10 min 0 s`: the size of an offset, without its sign.
-fn signed_duration(offset_ms: i64) -> String {
+/// `3.2 s`, `10 min 0 s`: the size of an offset, without its sign (the finding says ahead or behind).
+fn offset_magnitude(offset_ms: i64) -> String {
     let abs = offset_ms.unsigned_abs();
     if abs < 60_000 {
         format!("{:.1} s", abs as f64 / 1000.0)

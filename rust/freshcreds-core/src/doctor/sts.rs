@@ -109,16 +109,16 @@ pub async fn call(
     let sent = host_clock.now();
     let result = client.get_caller_identity().send().await;
     let received = host_clock.now();
-    let offset =
-        date.0.lock().unwrap_or_else(|p| p.into_inner()).as_deref().and_then(|d| httpdate::parse_http_date(d).ok()).map(|server| {
-            let midpoint = sent + received.duration_since(sent).unwrap_or_default() / 2;
-            // The Date header is truncated to the second: on average the stamp is half a second later.
-            let server = server + Duration::from_millis(500);
-            match server.duration_since(midpoint) {
-                Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
-                Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX),
-            }
-        });
+    // Measured as the agent measures IMDS's Date headers (round trip, the header's truncation).
+    let offset = date
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_deref()
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|server| crate::skew::measure(server, sent, received))
+        .map(|sample| sample.offset_ms)
+        .filter(|&offset_ms| offset_ms != i64::MAX);
     let at = endpoint.clone().unwrap_or_else(|| format!("STS in {region}"));
     let check = match result {
         Ok(identity) => Check::pass(
